@@ -1,0 +1,124 @@
+#include "window.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64
+
+static size_t header_size(void)
+{
+    return (sizeof(struct window) + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+static size_t stride(const struct metric_table *t)
+{
+    return (t->bucket_size + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+size_t window_size(const struct metric_table *t, uint32_t num_periods)
+{
+    return header_size() + stride(t) * num_periods;
+}
+
+void window_init(struct window *w, const struct metric_table *t, uint32_t num_periods)
+{
+    assert(num_periods >= 1 && num_periods <= WINDOW_MAX_PERIODS);
+    memset(w, 0, sizeof(*w));
+    w->num_periods = num_periods;
+    w->bucket_size = stride(t);
+}
+
+struct window *window_new(const struct metric_table *t, uint32_t num_periods)
+{
+    /* calloc: buckets stay untouched (not resident) until used. */
+    struct window *w = calloc(1, window_size(t, num_periods));
+    if (w != NULL)
+        window_init(w, t, num_periods);
+    return w;
+}
+
+void window_free(struct window **w)
+{
+    free(*w);
+    *w = NULL;
+}
+
+static void *slot(const struct window *w, uint32_t ring_index)
+{
+    return (char *)w + header_size() + (size_t)ring_index * w->bucket_size;
+}
+
+void *window_bucket(struct window *w, uint32_t i)
+{
+    if (i >= w->count)
+        return NULL;
+    return slot(w, (w->head + w->num_periods - i) % w->num_periods);
+}
+
+const void *window_bucket_const(const struct window *w, uint32_t i)
+{
+    return window_bucket((struct window *)w, i);
+}
+
+static int64_t minute_floor(int64_t sec)
+{
+    int64_t m = sec / WINDOW_PERIOD_SEC;
+    if (sec < 0 && sec % WINDOW_PERIOD_SEC != 0)
+        m--;
+    return m * WINDOW_PERIOD_SEC;
+}
+
+bool window_advance(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec)
+{
+    if (w->count == 0) {
+        w->count = 1;
+        w->head = 0;
+        metric_bucket_open(t, slot(w, 0), sec, nsec);
+        w->next_shift = minute_floor(sec) + WINDOW_PERIOD_SEC;
+        w->last_sec = sec;
+        w->last_nsec = nsec;
+        return false;
+    }
+    if (sec > w->last_sec || (sec == w->last_sec && nsec > w->last_nsec)) {
+        w->last_sec = sec;
+        w->last_nsec = nsec;
+    }
+    if (w->num_periods == 1 || sec < w->next_shift)
+        return false;
+
+    metric_bucket_close(t, window_bucket(w, 0), w->next_shift, 0);
+    w->head = (w->head + 1) % w->num_periods;
+    if (w->count < w->num_periods)
+        w->count++;
+    int64_t start = minute_floor(sec);
+    metric_bucket_open(t, slot(w, w->head), start, 0);
+    w->next_shift = start + WINDOW_PERIOD_SEC;
+    w->shifts++;
+    return true;
+}
+
+void window_close_live(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec)
+{
+    void *live = window_bucket(w, 0);
+    if (live != NULL)
+        metric_bucket_close(t, live, sec, nsec);
+}
+
+uint32_t window_merge(const struct window *w, const struct metric_table *t, uint32_t n,
+                      int64_t now_sec, void *out)
+{
+    uint32_t k = n < w->count ? n : w->count;
+    if (k == 0)
+        return 0;
+    /* Start from a copy of the newest so the result keeps its live state. */
+    memcpy(out, window_bucket_const(w, 0), t->bucket_size);
+    struct bucket_hdr *h = out;
+    if (!h->period.closed) {
+        h->period.length = metric_bucket_length(out, now_sec);
+        h->period.merged = 1;
+    }
+    for (uint32_t i = 1; i < k; i++)
+        metric_bucket_merge(t, out, window_bucket_const(w, i), now_sec);
+    return k;
+}

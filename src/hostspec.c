@@ -1,0 +1,241 @@
+/*
+ * hostspec.c - parse -H host CIDR lists and classify packet direction.
+ */
+#include "hostspec.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void make_mask(uint8_t mask[16], unsigned prefix)
+{
+    memset(mask, 0, 16);
+    for (unsigned i = 0; i < 16 && prefix > 0; i++) {
+        unsigned bits = prefix >= 8 ? 8 : prefix;
+        mask[i] = (uint8_t)(0xffu << (8 - bits));
+        prefix -= bits;
+    }
+}
+
+int hostspec_append(struct hostspec *hs, int family, const void *addr, unsigned prefix)
+{
+    struct hostspec_entry *e;
+    size_t len;
+
+    if (family == 4) {
+        len = 4;
+        if (prefix > 32)
+            prefix = 32;
+    } else if (family == 6) {
+        len = 16;
+        if (prefix > 128)
+            return -1;
+    } else {
+        return -1;
+    }
+    if (hs->n >= HOSTSPEC_MAX)
+        return -1;
+
+    e = &hs->e[hs->n];
+    memset(e, 0, sizeof(*e));
+    e->family = (uint8_t)family;
+    e->prefix = (uint8_t)prefix;
+    memcpy(e->addr, addr, len);
+    make_mask(e->mask, prefix);
+    hs->n++;
+    return 0;
+}
+
+/* Parse a decimal prefix length, all of s[0..len); saturates instead of
+ * overflowing so "/99999999999" clamps like any other large IPv4 prefix. */
+static int parse_prefix(const char *s, size_t len, long *out)
+{
+    char buf[32];
+    char *end;
+    long v;
+
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (!isdigit((unsigned char)buf[0]) && !(buf[0] == '-' || buf[0] == '+'))
+        return -1;
+    v = strtol(buf, &end, 10);
+    if (end == buf || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_entry(struct hostspec *hs, const char *s, size_t len, char *err, size_t errlen)
+{
+    const char *slash = NULL;
+    char abuf[INET6_ADDRSTRLEN + 1];
+    uint8_t addr[16];
+    bool v6 = memchr(s, ':', len) != NULL;
+    size_t alen;
+    long prefix;
+    int n_slash = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '/') {
+            if (slash == NULL)
+                slash = s + i;
+            n_slash++;
+        }
+    }
+    if (len == 0) {
+        set_err(err, errlen, "invalid CIDR: empty entry (expected ADDRESS/PREFIX)");
+        return -1;
+    }
+    if (n_slash != 1) {
+        set_err(err, errlen, "invalid CIDR: %.*s (expected ADDRESS/PREFIX)", (int)len, s);
+        return -1;
+    }
+
+    alen = (size_t)(slash - s);
+    /* Anything longer than the longest textual address cannot be valid. */
+    if (alen < sizeof(abuf)) {
+        memcpy(abuf, s, alen);
+        abuf[alen] = '\0';
+    }
+    if (alen >= sizeof(abuf) || inet_pton(v6 ? AF_INET6 : AF_INET, abuf, addr) != 1) {
+        set_err(err, errlen, "invalid %s address: %.*s", v6 ? "IPv6" : "IPv4", (int)alen, s);
+        return -1;
+    }
+
+    if (parse_prefix(slash + 1, len - alen - 1, &prefix) != 0) {
+        set_err(err, errlen, "invalid prefix length in CIDR: %.*s", (int)len, s);
+        return -1;
+    }
+    if (v6) {
+        if (prefix < 0 || prefix > 128) {
+            set_err(err, errlen, "IPv6 prefix length out of range 0..128 in CIDR: %.*s", (int)len,
+                    s);
+            return -1;
+        }
+    } else if (prefix < 0) {
+        prefix = 0;
+    } else if (prefix > 32) {
+        prefix = 32;
+    }
+
+    if (hostspec_append(hs, v6 ? 6 : 4, addr, (unsigned)prefix) != 0) {
+        set_err(err, errlen, "too many host CIDRs (at most %d)", HOSTSPEC_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+int hostspec_parse(struct hostspec *hs, const char *spec, char *err, size_t errlen)
+{
+    uint32_t n0 = hs->n;
+    const char *p = spec != NULL ? spec : "";
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma != NULL ? comma : p + strlen(p);
+        const char *b = p;
+        const char *e = end;
+
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+
+        /* pktvisor's split dropped a trailing empty piece ("a/8," or ""). */
+        if (comma == NULL && b == e)
+            break;
+        if (parse_entry(hs, b, (size_t)(e - b), err, errlen) != 0) {
+            hs->n = n0; /* all or nothing */
+            return -1;
+        }
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+static inline bool match4(const struct hostspec_entry *e, const uint8_t a[4])
+{
+    uint32_t x, net, mask;
+
+    memcpy(&x, a, 4);
+    memcpy(&net, e->addr, 4);
+    memcpy(&mask, e->mask, 4);
+    return ((x ^ net) & mask) == 0;
+}
+
+static inline bool match6(const struct hostspec_entry *e, const uint8_t a[16])
+{
+    uint64_t x[2], net[2], mask[2];
+
+    memcpy(x, a, 16);
+    memcpy(net, e->addr, 16);
+    memcpy(mask, e->mask, 16);
+    return (((x[0] ^ net[0]) & mask[0]) | ((x[1] ^ net[1]) & mask[1])) == 0;
+}
+
+enum packet_dir hostspec_direction(const struct hostspec *hs, const struct packet *p)
+{
+    if (p->l3 == 4) {
+        for (uint32_t i = 0; i < hs->n; i++) {
+            const struct hostspec_entry *e = &hs->e[i];
+            if (e->family != 4)
+                continue;
+            if (match4(e, p->dst.a.v4))
+                return DIR_IN;
+            if (match4(e, p->src.a.v4))
+                return DIR_OUT;
+        }
+    } else if (p->l3 == 6) {
+        for (uint32_t i = 0; i < hs->n; i++) {
+            const struct hostspec_entry *e = &hs->e[i];
+            if (e->family != 6)
+                continue;
+            if (match6(e, p->dst.a.v6))
+                return DIR_IN;
+            if (match6(e, p->src.a.v6))
+                return DIR_OUT;
+        }
+    }
+    return DIR_UNKNOWN;
+}
+
+size_t hostspec_format(const struct hostspec *hs, uint32_t i, char *buf, size_t size)
+{
+    char abuf[INET6_ADDRSTRLEN];
+    const struct hostspec_entry *e;
+    int n;
+
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    if (i >= hs->n)
+        return 0;
+    e = &hs->e[i];
+    if (inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, abuf, sizeof(abuf)) == NULL)
+        return 0;
+    n = snprintf(buf, size, "%s/%u", abuf, (unsigned)e->prefix);
+    if (n < 0)
+        return 0;
+    return (size_t)n < size ? (size_t)n : size - 1;
+}

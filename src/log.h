@@ -1,0 +1,36 @@
+/*
+ * log.h - one logging vocabulary for every process (OpenBSD style).
+ *
+ * log_warn() appends strerror(errno), log_warnx() does not; log_info(),
+ * log_debug() (only with -v); fatal()/fatalx() log and exit(1) and are for
+ * a process's top level only.  Each line carries the process role set by
+ * log_init() ("pktvisor-pcap", "aggregator default-dns", ...).  Lines go to
+ * stderr, a file (--log-file) or syslog.  The packet path never logs: it
+ * counts.
+ *
+ * State is process-global and set up once at start (log_init) before other
+ * threads exist; log_reopen() serves SIGHUP.
+ */
+#ifndef PKTVISOR_LOG_H
+#define PKTVISOR_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG };
+
+/* role: shown on every line.  path: for LOG_TO_FILE.  Returns 0 or -1. */
+int log_init(const char *role, enum log_target target, const char *path, bool verbose);
+void log_set_role(const char *role);
+void log_set_verbose(bool verbose);
+bool log_is_verbose(void);
+int log_reopen(void);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

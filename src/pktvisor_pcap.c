@@ -1,0 +1,343 @@
+/*
+ * pktvisor-pcap - summarize a capture file (SPEC 1.2).
+ *
+ * One process, no ring: frames read with libpcap (pcap and pcapng) go
+ * through the same pipeline and handlers as in pktvisord's aggregators.
+ * The JSON document goes to stdout; logs, progress and errors to stderr.
+ * Every error exits 255 with one "Fatal error: ..." line and nothing on
+ * stdout; a file cut off inside a record is summarized up to the last
+ * complete record, with a warning.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "geo.h"
+#include "hostspec.h"
+#include "log.h"
+#include "pipeline.h"
+
+#define EXIT_FATAL 255
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  pktvisor-pcap [options] PCAP\n"
+    "  pktvisor-pcap (-h | --help)\n"
+    "  pktvisor-pcap --version\n"
+    "\n"
+    "Summarize a packet capture file (pcap or pcapng) as JSON on stdout.\n"
+    "\n"
+    "Options:\n"
+    "  --max-deep-sample N   Never deep sample more than N% of packets (an int between 0 and\n"
+    "                        100) [default: 100]\n"
+    "  --periods P           Hold this many 60 second time periods of history in memory. Use\n"
+    "                        1 to summarize all data. [default: 5]\n"
+    "  -b BPF                Filter packets using the given BPF string\n"
+    "  --geo-city FILE       GeoLite2 City database to use for IP to Geo mapping\n"
+    "  --geo-asn FILE        GeoLite2 ASN database to use for IP to ASN mapping\n"
+    "  -H HOSTSPEC           Specify subnets (comma separated) to consider HOST, in CIDR form.\n"
+    "                        In pcap mode there is no interface, so -H is required to know\n"
+    "                        the direction (in/out) of packets.\n"
+    "  -v                    Verbose log output\n"
+    "  -h --help             Show this screen\n"
+    "  --version             Show version\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void die(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("Fatal error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EXIT_FATAL);
+}
+
+static _Noreturn void usage_error(const char *msg)
+{
+    if (msg != NULL)
+        fprintf(stderr, "%s\n", msg);
+    fputs(usage_text, stderr);
+    exit(EXIT_FATAL);
+}
+
+static long parse_int(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        die("%s: not an integer: %s", opt, s);
+    return v;
+}
+
+struct options {
+    long deep_sample;
+    long periods;
+    const char *bpf;
+    const char *geo_city;
+    const char *geo_asn;
+    const char *hostspec;
+    int verbose;
+    const char *file;
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    enum { OPT_DEEP = 256, OPT_PERIODS, OPT_CITY, OPT_ASN, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"max-deep-sample", required_argument, NULL, OPT_DEEP},
+        {"periods", required_argument, NULL, OPT_PERIODS},
+        {"geo-city", required_argument, NULL, OPT_CITY},
+        {"geo-asn", required_argument, NULL, OPT_ASN},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct options){.deep_sample = 100, .periods = 5, .bpf = "", .hostspec = ""};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":b:H:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DEEP:
+            o->deep_sample = parse_int("--max-deep-sample", optarg);
+            break;
+        case OPT_PERIODS:
+            o->periods = parse_int("--periods", optarg);
+            break;
+        case OPT_CITY:
+            o->geo_city = optarg;
+            break;
+        case OPT_ASN:
+            o->geo_asn = optarg;
+            break;
+        case 'b':
+            o->bpf = optarg;
+            break;
+        case 'H':
+            o->hostspec = optarg;
+            break;
+        case 'v':
+            o->verbose = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("pktvisor %s\n", PKTVISOR_VERSION);
+            exit(0);
+        case ':':
+            usage_error("missing argument for an option");
+        default:
+            usage_error("unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        usage_error(optind >= argc ? "missing PCAP" : "too many arguments");
+    o->file = argv[optind];
+    /* SPEC 1.2: 1 is summary mode, otherwise the window must be [2, 10]. */
+    if (o->periods != 1 && (o->periods < 2 || o->periods > WINDOW_MAX_PERIODS))
+        die("invalid metrics period, specify [2, 10]");
+    if (o->deep_sample < 1)
+        o->deep_sample = 1;
+    if (o->deep_sample > 100)
+        o->deep_sample = 100;
+}
+
+static void log_input_info(const struct hostspec *hs)
+{
+    char buf[128];
+    for (uint32_t i = 0; i < hs->n; i++) {
+        hostspec_format(hs, i, buf, sizeof(buf));
+        log_debug("host_ips: %s", buf);
+    }
+    if (hs->n == 0)
+        log_debug("no -H given: every packet's direction is unknown");
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read every record; returns false when the file ended inside a record. */
+static bool read_capture(pcap_t *pc, struct pipeline *pl, const char *file)
+{
+    int linktype = pcap_datalink(pc);
+    int nsec_res = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO;
+    double start = now_mono(), last_report = start;
+    uint64_t last_count = 0;
+    struct pcap_pkthdr *hdr;
+    const u_char *data;
+    int rc;
+
+    while (!stop_requested && (rc = pcap_next_ex(pc, &hdr, &data)) >= 0) {
+        if (rc == 0)
+            continue;
+        int64_t nsec = nsec_res ? hdr->ts.tv_usec : (int64_t)hdr->ts.tv_usec * 1000;
+        pipeline_frame(pl, linktype, data, hdr->caplen, hdr->len, hdr->ts.tv_sec, nsec);
+        if ((pl->frames & 0xffff) == 0) {
+            double now = now_mono();
+            if (now - last_report >= 1.0) {
+                log_info("processed %" PRIu64 " packets (%.0f/s)", pl->frames,
+                         (double)(pl->frames - last_count) / (now - last_report));
+                last_report = now;
+                last_count = pl->frames;
+            }
+        }
+    }
+    if (stop_requested) {
+        log_info("stopped by signal: summarizing what was read");
+        return true;
+    }
+    if (rc == PCAP_ERROR) {
+        const char *msg = pcap_geterr(pc);
+        /* libpcap says "truncated" for a file cut inside a record; anything
+         * else (a corrupt length, a bad block) means we cannot trust it. */
+        if (strstr(msg, "truncated") == NULL)
+            die("%s: %s", file, msg);
+        log_warnx("%s: %s: summarizing the %" PRIu64 " complete records before it", file, msg,
+                  pl->frames);
+        return false;
+    }
+    return true;
+}
+
+static void report_decode_health(const struct decoder *dec)
+{
+    const struct decode_stats *s = decoder_stats(dec);
+    uint64_t bad = s->truncated + s->malformed + s->unknown_linktype;
+    uint64_t frag_lost = s->frag_evicted + s->frag_timeout + s->frag_invalid;
+    void (*out)(const char *, ...) = bad + frag_lost > 0 ? log_warnx : log_debug;
+    out("decode: %" PRIu64 " truncated, %" PRIu64 " malformed, %" PRIu64
+        " unsupported link type; fragments: %" PRIu64 " seen, %" PRIu64
+        " datagrams reassembled, %" PRIu64 " evicted, %" PRIu64 " timed out, %" PRIu64
+        " invalid",
+        s->truncated, s->malformed, s->unknown_linktype, s->fragments, s->reassembled,
+        s->frag_evicted, s->frag_timeout, s->frag_invalid);
+}
+
+static void print_document(const struct pipeline *pl, long periods)
+{
+    cJSON *doc = cJSON_CreateObject();
+    char key[8];
+    snprintf(key, sizeof(key), "%ldm", periods);
+    cJSON *win = cJSON_AddObjectToObject(doc, key);
+    if (win == NULL)
+        die("out of memory");
+    struct render_opts ro = {.now_sec = pl->last_sec, .show_live = false};
+    for (uint32_t i = 0; i < pl->nhandlers; i++) {
+        const struct handler *h = pl->handlers[i];
+        cJSON *j = periods == 1 ? handler_bucket_json(h, 0, &ro)
+                                : handler_window_json(h, (uint32_t)periods, &ro);
+        if (j == NULL && periods == 1)
+            j = handler_window_json(h, 1, &ro); /* empty capture */
+        if (j == NULL)
+            die("out of memory");
+        cJSON_AddItemToObject(win, h->type->table->schema_key, j);
+    }
+    json_sort_keys(doc);
+    char *text = cJSON_PrintUnformatted(doc);
+    if (text == NULL)
+        die("out of memory");
+    if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+        die("writing the document: %s", strerror(errno));
+    cJSON_free(text);
+    cJSON_Delete(doc);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char err[PCAP_ERRBUF_SIZE + 512];
+
+    parse_options(argc, argv, &o);
+    log_init("pktvisor-pcap", LOG_TO_STDERR, NULL, o.verbose);
+
+    struct hostspec *hosts = calloc(1, sizeof(*hosts));
+    if (hosts == NULL)
+        die("out of memory");
+    if (hostspec_parse(hosts, o.hostspec, err, sizeof(err)) != 0)
+        die("%s", err);
+
+    struct geo *city = NULL, *asn = NULL;
+    if (o.geo_city != NULL && (city = geo_open(o.geo_city, GEO_CITY, err, sizeof(err))) == NULL)
+        die("%s", err);
+    if (o.geo_asn != NULL && (asn = geo_open(o.geo_asn, GEO_ASN, err, sizeof(err))) == NULL)
+        die("%s", err);
+
+    char pcap_err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(o.file, PCAP_TSTAMP_PRECISION_NANO,
+                                                         pcap_err);
+    if (pc == NULL)
+        die("%s: %s", o.file, pcap_err);
+    if (!decode_linktype_supported(pcap_datalink(pc)))
+        die("%s: unsupported link type %d (%s)", o.file, pcap_datalink(pc),
+            pcap_datalink_val_to_name(pcap_datalink(pc)) != NULL
+                ? pcap_datalink_val_to_name(pcap_datalink(pc))
+                : "unknown");
+    if (o.bpf[0] != '\0') {
+        struct bpf_program prog;
+        if (pcap_compile(pc, &prog, o.bpf, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+            pcap_setfilter(pc, &prog) != 0)
+            die("Cannot set BPF filter to pcap file: %s", pcap_geterr(pc));
+        pcap_freecode(&prog);
+    }
+
+    struct pipeline *pl = pipeline_new(hosts);
+    if (pl == NULL)
+        die("out of memory");
+    struct handler_config hc = {
+        .num_periods = (uint32_t)o.periods,
+        .deep_sample_rate = (uint32_t)o.deep_sample,
+        .geo_city = city,
+        .geo_asn = asn,
+    };
+    static const char *const modules[] = {"net"};
+    for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "default-%s", modules[i]);
+        struct handler *h = handler_new(handler_type_find(modules[i]), name, &hc, err, sizeof(err));
+        if (h == NULL)
+            die("%s: %s", name, err);
+        if (pipeline_add(pl, h) != 0)
+            die("too many handlers");
+    }
+
+    log_input_info(hosts);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    read_capture(pc, pl, o.file);
+    pipeline_finish(pl);
+    log_info("processed %" PRIu64 " packets", pl->frames);
+    report_decode_health(pl->dec);
+    print_document(pl, o.periods);
+
+    pcap_close(pc);
+    pipeline_free(&pl);
+    geo_close(&city);
+    geo_close(&asn);
+    free(hosts);
+    return 0;
+}

@@ -1,0 +1,376 @@
+/*
+ * sketch_topn.c - frequent items map with purge-by-median.
+ *
+ * Layout choices: linear probing with backward-shift deletion, so the map
+ * needs no tombstones and a purge can delete in place.  The text slot of an
+ * item is packed into the top byte of its counter, so the per-packet path
+ * learns whether the item holds text without scanning the text table.
+ */
+#include "sketch_topn.h"
+
+#include <string.h>
+
+#include "hash.h"
+
+#define COUNT_BITS 56
+#define COUNT_MASK ((UINT64_C(1) << COUNT_BITS) - 1)
+#define SLOT_MASK  (TOPN_SLOTS - 1)
+/* Stand-in for hash 0, which marks an empty map slot. */
+#define ZERO_KEY UINT64_C(0xd6e8feb86659fd93)
+/* No text slot: 0 in the top byte; otherwise slot index + 1. */
+#define NO_TEXT (-1)
+
+_Static_assert(TOPN_TEXT_SLOTS < 255, "text slot index must fit the counter's top byte");
+_Static_assert(TOPN_MAX_ACTIVE < TOPN_SLOTS, "the map needs an empty slot to stop probes");
+_Static_assert(TOPN_TEXT_MAX <= 255, "text length is a uint8_t");
+
+static inline uint64_t fix_key(uint64_t h)
+{
+    return h ? h : ZERO_KEY;
+}
+
+static inline uint32_t home(uint64_t key)
+{
+    return (uint32_t)(key ^ (key >> 29)) & SLOT_MASK;
+}
+
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t r = a + b;
+    return r < a ? UINT64_MAX : r;
+}
+
+static inline uint64_t count_of(uint64_t c)
+{
+    return c & COUNT_MASK;
+}
+
+static inline int text_slot_of(uint64_t c)
+{
+    return (int)(c >> COUNT_BITS) - 1;
+}
+
+/* Index of key, or of the empty slot where it would go; *found tells. */
+static inline uint32_t probe(const struct topn *t, uint64_t key, bool *found)
+{
+    uint32_t i = home(key);
+    for (;;) {
+        uint64_t k = t->keys[i];
+        if (k == key || k == 0) {
+            *found = k != 0;
+            return i;
+        }
+        i = (i + 1) & SLOT_MASK;
+    }
+}
+
+void topn_init(struct topn *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+/* Drop the entry at i and pull later members of its cluster back so every
+ * probe sequence stays unbroken. */
+static void delete_at(struct topn *t, uint32_t i)
+{
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & SLOT_MASK;
+        uint64_t k = t->keys[j];
+        if (k == 0)
+            break;
+        uint32_t h = home(k);
+        /* The entry at j may fill the hole unless its home lies in (i, j]. */
+        bool home_between = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+        if (!home_between) {
+            t->keys[i] = k;
+            t->counts[i] = t->counts[j];
+            i = j;
+        }
+    }
+    t->keys[i] = 0;
+    t->counts[i] = 0;
+}
+
+static void free_text(struct topn *t, int s)
+{
+    memset(&t->texts[s], 0, sizeof(t->texts[s]));
+    t->text_used--;
+}
+
+/* k-th smallest count (0-based) by MSD radix selection: a handful of passes
+ * over the map, no temporary copy of the counts. */
+static uint64_t select_count(const struct topn *t, uint32_t k)
+{
+    uint64_t maxc = 0;
+    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+        if (t->keys[i] && count_of(t->counts[i]) > maxc)
+            maxc = count_of(t->counts[i]);
+    }
+    int shift = 0;
+    while (shift + 8 < 64 && (maxc >> (shift + 8)) != 0)
+        shift += 8;
+
+    uint64_t prefix = 0, pmask = 0;
+    for (; shift >= 0; shift -= 8) {
+        uint32_t hist[256] = {0};
+        for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+            uint64_t v = count_of(t->counts[i]);
+            if (t->keys[i] && (v & pmask) == prefix)
+                hist[(v >> shift) & 0xff]++;
+        }
+        uint32_t b = 0;
+        while (k >= hist[b]) {
+            k -= hist[b];
+            b++;
+        }
+        prefix |= (uint64_t)b << shift;
+        pmask |= (uint64_t)0xff << shift;
+    }
+    return prefix;
+}
+
+/* Subtract the median count from every counter, drop those reaching zero,
+ * and move the median into offset: estimates of survivors are unchanged. */
+static void purge(struct topn *t)
+{
+    uint64_t m = select_count(t, t->active / 2);
+
+    /* Walk the ring once starting just after an empty slot: shifts then
+     * only move not-yet-visited entries into the cursor's position or
+     * later, so each entry is seen exactly once. */
+    uint32_t e = 0;
+    while (t->keys[e] != 0)
+        e++;
+    uint32_t i = (e + 1) & SLOT_MASK;
+    for (uint32_t steps = 0; steps < TOPN_SLOTS - 1;) {
+        if (t->keys[i] == 0) {
+            i = (i + 1) & SLOT_MASK;
+            steps++;
+            continue;
+        }
+        uint64_t c = t->counts[i];
+        if (count_of(c) > m) {
+            t->counts[i] = c - m;
+            i = (i + 1) & SLOT_MASK;
+            steps++;
+            continue;
+        }
+        int s = text_slot_of(c);
+        if (s != NO_TEXT)
+            free_text(t, s);
+        delete_at(t, i);
+        t->active--;
+    }
+    t->offset = sat_add(t->offset, m);
+}
+
+/* Smallest text estimate and its slot (text table full). */
+static int min_text_slot(const struct topn *t, uint64_t *min)
+{
+    int best = 0;
+    uint64_t bv = t->texts[0].estimate;
+    for (int s = 1; s < TOPN_TEXT_SLOTS; s++) {
+        if (t->texts[s].estimate < bv) {
+            bv = t->texts[s].estimate;
+            best = s;
+        }
+    }
+    *min = bv;
+    return best;
+}
+
+/* Give the item at map index i a text slot if its estimate now ranks among
+ * the TOPN_TEXT_SLOTS highest.  Returns the slot or NO_TEXT. */
+static int claim_text(struct topn *t, uint32_t i, uint64_t est)
+{
+    int s;
+    if (t->text_used < TOPN_TEXT_SLOTS) {
+        for (s = 0; t->texts[s].hash != 0; s++)
+            ;
+        t->text_used++;
+        if (est < t->text_min)
+            t->text_min = est;
+    } else {
+        if (est <= t->text_min)
+            return NO_TEXT;
+        uint64_t min;
+        s = min_text_slot(t, &min);
+        t->text_min = min;
+        if (est <= min)
+            return NO_TEXT;
+        /* The evicted item stays counted, it just loses its text. */
+        bool found;
+        uint32_t j = probe(t, t->texts[s].hash, &found);
+        if (found)
+            t->counts[j] &= COUNT_MASK;
+    }
+    struct topn_text *x = &t->texts[s];
+    x->hash = t->keys[i];
+    x->estimate = est;
+    x->has_text = 0;
+    x->len = 0;
+    t->counts[i] = count_of(t->counts[i]) | ((uint64_t)(s + 1) << COUNT_BITS);
+    return s;
+}
+
+/* Count weight for key (already fixed); returns the item's text slot when
+ * its text is wanted, else NO_TEXT. */
+static int add_key(struct topn *t, uint64_t key, uint64_t weight)
+{
+    bool found;
+    uint32_t i = probe(t, key, &found);
+    if (!found) {
+        if (t->active >= TOPN_MAX_ACTIVE) {
+            purge(t);
+            i = probe(t, key, &found);
+        }
+        t->keys[i] = key;
+        t->counts[i] = 0;
+        t->active++;
+    }
+    uint64_t c = t->counts[i];
+    uint64_t cnt = count_of(c) + weight;
+    if (cnt > COUNT_MASK || cnt < weight)
+        cnt = COUNT_MASK;
+    t->counts[i] = (c & ~COUNT_MASK) | cnt;
+    uint64_t est = sat_add(cnt, t->offset);
+
+    int s = text_slot_of(c);
+    if (s != NO_TEXT) {
+        t->texts[s].estimate = est;
+        return t->texts[s].has_text ? NO_TEXT : s;
+    }
+    return claim_text(t, i, est);
+}
+
+bool topn_add(struct topn *t, uint64_t h, uint64_t weight)
+{
+    if (weight == 0)
+        return false;
+    t->total_weight = sat_add(t->total_weight, weight);
+    return add_key(t, fix_key(h), weight) != NO_TEXT;
+}
+
+static void store_text(struct topn_text *x, const char *text, size_t len)
+{
+    if (len > TOPN_TEXT_MAX)
+        len = TOPN_TEXT_MAX;
+    if (len)
+        memcpy(x->text, text, len);
+    x->len = (uint8_t)len;
+    x->has_text = 1;
+}
+
+void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
+{
+    bool found;
+    uint32_t i = probe(t, fix_key(h), &found);
+    if (!found)
+        return;
+    int s = text_slot_of(t->counts[i]);
+    /* Only reportable items keep text. */
+    if (s != NO_TEXT)
+        store_text(&t->texts[s], text, len);
+}
+
+void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight)
+{
+    if (len > TOPN_TEXT_MAX)
+        len = TOPN_TEXT_MAX;
+    uint64_t h = hash64(text, len, HASH_SEED);
+    if (topn_add(t, h, weight))
+        topn_set_text(t, h, text, len);
+}
+
+uint64_t topn_estimate(const struct topn *t, uint64_t h)
+{
+    bool found;
+    uint32_t i = probe(t, fix_key(h), &found);
+    return found ? sat_add(count_of(t->counts[i]), t->offset) : 0;
+}
+
+static void merge_self(struct topn *t)
+{
+    /* Doubling every count and the offset doubles every estimate. */
+    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+        if (t->keys[i] == 0)
+            continue;
+        uint64_t c = count_of(t->counts[i]);
+        c = c > COUNT_MASK / 2 ? COUNT_MASK : c * 2;
+        t->counts[i] = (t->counts[i] & ~COUNT_MASK) | c;
+    }
+    for (int s = 0; s < TOPN_TEXT_SLOTS; s++)
+        t->texts[s].estimate = sat_add(t->texts[s].estimate, t->texts[s].estimate);
+    t->text_min = sat_add(t->text_min, t->text_min);
+    t->offset = sat_add(t->offset, t->offset);
+    t->total_weight = sat_add(t->total_weight, t->total_weight);
+}
+
+void topn_merge(struct topn *dst, const struct topn *src)
+{
+    if (dst == src) {
+        merge_self(dst);
+        return;
+    }
+    /* src's offset bounds every src item, tracked or not: adding it to
+     * dst's offset keeps estimates upper bounds; it shifts every dst
+     * estimate equally, so the text ranking is unchanged. */
+    dst->offset = sat_add(dst->offset, src->offset);
+    dst->total_weight = sat_add(dst->total_weight, src->total_weight);
+    for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {
+        if (dst->texts[s].hash)
+            dst->texts[s].estimate = sat_add(dst->texts[s].estimate, src->offset);
+    }
+    dst->text_min = sat_add(dst->text_min, src->offset);
+
+    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+        uint64_t key = src->keys[i];
+        if (key == 0)
+            continue;
+        uint64_t c = src->counts[i];
+        int ds = add_key(dst, key, count_of(c));
+        int ss = text_slot_of(c);
+        if (ds != NO_TEXT && ss != NO_TEXT && src->texts[ss].has_text)
+            store_text(&dst->texts[ds], src->texts[ss].text, src->texts[ss].len);
+    }
+}
+
+/* Report order: estimate descending, then text ascending. */
+static bool ranks_before(const struct topn_text *a, const struct topn_text *b)
+{
+    if (a->estimate != b->estimate)
+        return a->estimate > b->estimate;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->text, b->text, n) : 0;
+    if (c != 0)
+        return c < 0;
+    return a->len < b->len;
+}
+
+size_t topn_report(const struct topn *t, struct topn_item out[TOPN_REPORT])
+{
+    const struct topn_text *best[TOPN_REPORT];
+    size_t n = 0;
+
+    /* Insertion into a short sorted list: at most 64 candidates. */
+    for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {
+        const struct topn_text *x = &t->texts[s];
+        if (x->hash == 0 || !x->has_text)
+            continue;
+        if (n == TOPN_REPORT && !ranks_before(x, best[n - 1]))
+            continue;
+        size_t j = n < TOPN_REPORT ? n++ : n - 1;
+        while (j > 0 && ranks_before(x, best[j - 1])) {
+            best[j] = best[j - 1];
+            j--;
+        }
+        best[j] = x;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i].estimate = best[i]->estimate;
+        out[i].text = best[i]->text;
+        out[i].len = best[i]->len;
+    }
+    return n;
+}

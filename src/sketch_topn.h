@@ -1,0 +1,85 @@
+/*
+ * sketch_topn.h - top-N frequent items, fixed size and pointer-free.
+ *
+ * Theory: a Misra-Gries / DataSketches "frequent items" map of 64-bit key
+ * hashes to counts, 8192 slots (open addressing), holding up to 6144 items.
+ * While fewer distinct keys than that were added, every count is exact.  When
+ * the map is full, a purge subtracts the median count from every counter,
+ * drops the counters that reach zero and adds the median to `offset`; an
+ * item's estimate is count + offset (an upper bound, no false negatives).
+ * Estimates are invariant under purges, so they can be compared over time.
+ *
+ * Key text (up to 255 bytes) is kept only for the TOPN_TEXT_SLOTS items with
+ * the highest estimates: only they can be reported.  topn_add() tells the
+ * caller when the item just entered that set without text, and the caller
+ * then formats the key and passes it to topn_set_text(); so an address is
+ * formatted only when it matters, not on every packet.
+ *
+ * Ownership: the struct is plain data; all-zero bytes are a valid empty
+ * sketch, so it can live in calloc'ed memory or in a shared segment mapped
+ * at any address, and be copied with memcpy.  No function allocates.
+ * Single writer; readers must copy a consistent snapshot (see shm/).
+ */
+#ifndef PKTVISOR_SKETCH_TOPN_H
+#define PKTVISOR_SKETCH_TOPN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOPN_LG_SLOTS   13
+#define TOPN_SLOTS      (1u << TOPN_LG_SLOTS) /* 8192 */
+#define TOPN_MAX_ACTIVE (TOPN_SLOTS / 4 * 3)  /* 6144 */
+#define TOPN_TEXT_SLOTS 64
+#define TOPN_TEXT_MAX   255
+#define TOPN_REPORT     10
+
+struct topn_text {
+    uint64_t hash;     /* 0 = slot free */
+    uint64_t estimate; /* estimate when last updated */
+    uint8_t has_text;  /* topn_set_text() was called since the slot was taken */
+    uint8_t len;
+    char text[TOPN_TEXT_MAX];
+};
+
+struct topn {
+    uint64_t offset;       /* sum of the medians subtracted by purges */
+    uint64_t total_weight; /* all weight ever added (stream length) */
+    uint32_t active;       /* occupied slots */
+    uint32_t text_used;    /* occupied text slots */
+    uint64_t text_min;     /* lower bound of the smallest estimate in texts */
+    uint64_t keys[TOPN_SLOTS]; /* item hash; 0 = empty (hash 0 is remapped) */
+    uint64_t counts[TOPN_SLOTS]; /* low 56 bits: count; high 8: text slot + 1 */
+    struct topn_text texts[TOPN_TEXT_SLOTS];
+};
+
+struct topn_item {
+    uint64_t estimate;
+    const char *text; /* points into the sketch; not NUL-terminated */
+    size_t len;
+};
+
+void topn_init(struct topn *t);
+
+/* Count `weight` for the key whose hash is h.  Returns true when the caller
+ * must supply the key's text with topn_set_text() (it is now reportable and
+ * its text is not held). */
+bool topn_add(struct topn *t, uint64_t h, uint64_t weight);
+
+/* Store the text of key h (truncated to TOPN_TEXT_MAX). */
+void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len);
+
+/* hash64(text) + topn_add + topn_set_text when needed. */
+void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight);
+
+/* Estimate of key h (0 if not tracked). */
+uint64_t topn_estimate(const struct topn *t, uint64_t h);
+
+/* dst += src.  Both may hold purged state; the result keeps the bounds. */
+void topn_merge(struct topn *dst, const struct topn *src);
+
+/* Up to TOPN_REPORT items with text, by estimate descending (ties broken by
+ * text so output is deterministic).  Returns the count. */
+size_t topn_report(const struct topn *t, struct topn_item out[TOPN_REPORT]);
+
+#endif
