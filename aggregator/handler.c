@@ -6,7 +6,17 @@
 
 static const struct handler_type *const types[] = {
     &handler_net,
+    &handler_dns,
+    &handler_dhcp,
 };
+
+const struct handler_opt *handler_opt_find(const struct handler_config *c, const char *key)
+{
+    for (size_t i = 0; i < c->nopts; i++)
+        if (strcmp(c->opts[i].key, key) == 0)
+            return &c->opts[i];
+    return NULL;
+}
 
 const struct handler_type *handler_type_find(const char *name)
 {
@@ -27,6 +37,8 @@ struct handler *handler_new(const struct handler_type *type, const char *name,
     h->type = type;
     snprintf(h->name, sizeof(h->name), "%s", name);
     h->cfg = *cfg;
+    h->cfg.opts = NULL; /* only valid during init */
+    h->cfg.nopts = 0;
     /* Fixed seed: the same packets give the same samples in every front end. */
     h->rng = UINT64_C(0x853c49e6748fea9b);
     h->win = window_new(type->table, cfg->num_periods);
@@ -36,7 +48,7 @@ struct handler *handler_new(const struct handler_type *type, const char *name,
         handler_free(&h);
         return NULL;
     }
-    if (type->init != NULL && type->init(h, err, errlen) != 0) {
+    if (type->init != NULL && type->init(h, cfg, err, errlen) != 0) {
         free(h->state);
         h->state = NULL;
         h->type = NULL;

@@ -29,12 +29,31 @@
 #include "metric.h"
 #include "window.h"
 
+/* A handler option from the configuration (SPEC 5 typing: unsigned
+ * integer, boolean, string, or list of strings). */
+enum handler_opt_type { HOPT_UINT, HOPT_BOOL, HOPT_STRING, HOPT_LIST };
+
+struct handler_opt {
+    const char *key;
+    enum handler_opt_type type;
+    uint64_t u;
+    bool b;
+    const char *s;
+    const char *const *list;
+    size_t nlist;
+};
+
 struct handler_config {
     uint32_t num_periods;      /* 1..10 */
     uint32_t deep_sample_rate; /* 1..100 */
     struct geo *geo_city;      /* borrowed, may be NULL */
     struct geo *geo_asn;       /* borrowed, may be NULL */
+    const struct handler_opt *opts; /* borrowed during handler_new() only */
+    size_t nopts;
 };
+
+/* The option named key, or NULL. */
+const struct handler_opt *handler_opt_find(const struct handler_config *c, const char *key);
 
 struct handler;
 
@@ -42,7 +61,8 @@ struct handler_type {
     const char *name; /* module type in configs: "net" */
     const struct metric_table *table;
     size_t state_size;
-    int (*init)(struct handler *h, char *err, size_t errlen);          /* optional */
+    int (*init)(struct handler *h, const struct handler_config *cfg, char *err,
+                size_t errlen); /* optional */
     void (*fini)(struct handler *h);                                    /* optional */
     void (*packet)(struct handler *h, void *live, const struct packet *p);
     void (*shift)(struct handler *h, void *closed, void *live);         /* optional */
@@ -79,5 +99,10 @@ cJSON *handler_bucket_json(const struct handler *h, uint32_t i, const struct ren
 cJSON *handler_window_json(const struct handler *h, uint32_t n, const struct render_opts *o);
 
 extern const struct handler_type handler_net;
+extern const struct handler_type handler_dns;
+extern const struct handler_type handler_dhcp;
+
+/* Queries of a dns handler waiting for their response (policy info). */
+uint32_t handler_dns_open_xacts(const struct handler *h);
 
 #endif

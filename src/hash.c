@@ -16,11 +16,26 @@
 #define K2 UINT64_C(0x3c6ef372fe94f82b)
 #define K3 UINT64_C(0xa54ff53a5f1d36f1)
 
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 u128;
+
 static inline uint64_t fold(uint64_t a, uint64_t b)
 {
-    unsigned __int128 r = (unsigned __int128)a * b;
+    u128 r = (u128)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
+#else
+/* Same 128-bit product from 32-bit halves, for targets without __int128. */
+static inline uint64_t fold(uint64_t a, uint64_t b)
+{
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    uint64_t lo = (mid << 32) | (uint32_t)ll;
+    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return lo ^ hi;
+}
+#endif
 
 static inline uint64_t rotl(uint64_t x, int r)
 {

@@ -87,11 +87,6 @@ void ipfrag_free(struct ipfrag_table **t)
     *t = NULL;
 }
 
-uint32_t ipfrag_pending(const struct ipfrag_table *t)
-{
-    return t->count;
-}
-
 static void release(struct ipfrag_table *t, int32_t i)
 {
     struct frag_slot *s = &t->slot[i];
@@ -198,10 +193,9 @@ static enum ipfrag_result drop_invalid(struct frag_slot *s, struct decode_stats 
     return IPFRAG_DROPPED;
 }
 
-enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *key,
-                              int64_t now_sec, uint32_t offset, bool more, const uint8_t *data,
-                              uint32_t len, struct decode_stats *st, const uint8_t **out,
-                              uint32_t *out_len)
+enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *key, int64_t now_sec,
+                              uint32_t offset, bool more, const uint8_t *data, uint32_t len,
+                              struct decode_stats *st, const uint8_t **out, uint32_t *out_len)
 {
     ipfrag_expire(t, now_sec, st);
 

@@ -61,12 +61,8 @@ void ipfrag_expire(struct ipfrag_table *t, int64_t now_sec, struct decode_stats 
  * fragmentable part; `more` is the more-fragments flag.  On
  * IPFRAG_COMPLETE, *out and *out_len describe the whole fragmentable part
  * (for UDP: header and payload). */
-enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *key,
-                              int64_t now_sec, uint32_t offset, bool more, const uint8_t *data,
-                              uint32_t len, struct decode_stats *st, const uint8_t **out,
-                              uint32_t *out_len);
-
-/* Number of pending (or dropped-but-held) datagrams; for tests. */
-uint32_t ipfrag_pending(const struct ipfrag_table *t);
+enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *key, int64_t now_sec,
+                              uint32_t offset, bool more, const uint8_t *data, uint32_t len,
+                              struct decode_stats *st, const uint8_t **out, uint32_t *out_len);
 
 #endif

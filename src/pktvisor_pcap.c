@@ -46,6 +46,10 @@ static const char usage_text[] =
     "  -H HOSTSPEC           Specify subnets (comma separated) to consider HOST, in CIDR form.\n"
     "                        In pcap mode there is no interface, so -H is required to know\n"
     "                        the direction (in/out) of packets.\n"
+    "  --dns-exclude-noerror        DNS handler: drop messages with RCODE NOERROR\n"
+    "  --dns-only-rcode N           DNS handler: keep only messages with RCODE N (0, 2, 3 or 5)\n"
+    "  --dns-only-qname-suffix S    DNS handler: keep only names ending with S (comma separated)\n"
+    "  --dns-only-qname NAME        DNS handler: keep only these names (comma separated)\n"
     "  -v                    Verbose log output\n"
     "  -h --help             Show this screen\n"
     "  --version             Show version\n";
@@ -97,11 +101,48 @@ struct options {
     const char *hostspec;
     int verbose;
     const char *file;
+    /* DNS handler filters (SPEC 4.6), as handler options. */
+    struct handler_opt dns_opts[4];
+    size_t dns_nopts;
+    const char *suffix_list[64];
+    const char *name_list[64];
 };
+
+/* Split a comma-separated value into v (the string is modified). */
+static size_t split_list(char *s, const char **v, size_t max, const char *opt)
+{
+    size_t n = 0;
+    for (char *tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+        if (n == max)
+            die("%s: more than %zu names", opt, max);
+        v[n++] = tok;
+    }
+    return n;
+}
+
+static void add_dns_opt(struct options *o, struct handler_opt opt)
+{
+    for (size_t i = 0; i < o->dns_nopts; i++)
+        if (strcmp(o->dns_opts[i].key, opt.key) == 0) {
+            o->dns_opts[i] = opt;
+            return;
+        }
+    o->dns_opts[o->dns_nopts++] = opt;
+}
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_DEEP = 256, OPT_PERIODS, OPT_CITY, OPT_ASN, OPT_VERSION };
+    enum {
+        OPT_DEEP = 256,
+        OPT_PERIODS,
+        OPT_CITY,
+        OPT_ASN,
+        OPT_VERSION,
+        OPT_NOERROR,
+        OPT_RCODE,
+        OPT_SUFFIX,
+        OPT_QNAME,
+    };
     static const struct option longopts[] = {
         {"max-deep-sample", required_argument, NULL, OPT_DEEP},
         {"periods", required_argument, NULL, OPT_PERIODS},
@@ -109,6 +150,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"geo-asn", required_argument, NULL, OPT_ASN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"dns-exclude-noerror", no_argument, NULL, OPT_NOERROR},
+        {"dns-only-rcode", required_argument, NULL, OPT_RCODE},
+        {"dns-only-qname-suffix", required_argument, NULL, OPT_SUFFIX},
+        {"dns-only-qname", required_argument, NULL, OPT_QNAME},
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){.deep_sample = 100, .periods = 5, .bpf = "", .hostspec = ""};
@@ -143,6 +188,30 @@ static void parse_options(int argc, char **argv, struct options *o)
         case OPT_VERSION:
             printf("pktvisor %s\n", PKTVISOR_VERSION);
             exit(0);
+        case OPT_NOERROR:
+            add_dns_opt(o, (struct handler_opt){.key = "exclude_noerror", .type = HOPT_BOOL,
+                                                .b = true});
+            break;
+        case OPT_RCODE: {
+            long v = parse_int("--dns-only-rcode", optarg);
+            if (v < 0)
+                die("--dns-only-rcode: not an rcode: %s", optarg);
+            add_dns_opt(o, (struct handler_opt){.key = "only_rcode", .type = HOPT_UINT,
+                                                .u = (uint64_t)v});
+            break;
+        }
+        case OPT_SUFFIX: {
+            size_t n = split_list(optarg, o->suffix_list, 64, "--dns-only-qname-suffix");
+            add_dns_opt(o, (struct handler_opt){.key = "only_qname_suffix", .type = HOPT_LIST,
+                                                .list = o->suffix_list, .nlist = n});
+            break;
+        }
+        case OPT_QNAME: {
+            size_t n = split_list(optarg, o->name_list, 64, "--dns-only-qname");
+            add_dns_opt(o, (struct handler_opt){.key = "only_qname", .type = HOPT_LIST,
+                                                .list = o->name_list, .nlist = n});
+            break;
+        }
         case ':':
             usage_error("missing argument for an option");
         default:
@@ -312,10 +381,15 @@ int main(int argc, char **argv)
         .geo_city = city,
         .geo_asn = asn,
     };
-    static const char *const modules[] = {"net"};
+    /* SPEC 1.2: net, dns and dhcp; the pcap stats handler has nothing to
+     * report for a file. */
+    static const char *const modules[] = {"net", "dns", "dhcp"};
     for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
         char name[64];
         snprintf(name, sizeof(name), "default-%s", modules[i]);
+        bool dns = strcmp(modules[i], "dns") == 0;
+        hc.opts = dns ? o.dns_opts : NULL;
+        hc.nopts = dns ? o.dns_nopts : 0;
         struct handler *h = handler_new(handler_type_find(modules[i]), name, &hc, err, sizeof(err));
         if (h == NULL)
             die("%s: %s", name, err);

@@ -33,20 +33,19 @@ static inline void hll_add(uint8_t *regs, uint64_t h)
         regs[idx] = r;
 }
 
-/* Leftmost index whose hash is >= h. */
+/* Leftmost index whose hash is >= h.  Branch-free halving: the compare
+ * result is unpredictable, and a conditional move beats a mispredict. */
 static inline uint32_t lower_bound(const uint64_t *a, uint32_t n, uint64_t h)
 {
-    uint32_t lo = 0;
-    while (n > 0) {
+    if (n == 0)
+        return 0;
+    const uint64_t *base = a;
+    while (n > 1) {
         uint32_t half = n / 2;
-        if (a[lo + half] < h) {
-            lo += half + 1;
-            n -= half + 1;
-        } else {
-            n = half;
-        }
+        base += (size_t)(base[half - 1] < h) * half;
+        n -= half;
     }
-    return lo;
+    return (uint32_t)(base - a) + (*base < h);
 }
 
 static void to_dense(struct card *c)
@@ -78,6 +77,13 @@ void card_add(struct card *c, uint64_t h)
     }
     to_dense(c);
     hll_add(c->u.regs, h);
+}
+
+/* Register-wise max; restrict (dst != src) lets the compiler vectorize. */
+static void max_regs(uint8_t *restrict d, const uint8_t *restrict s)
+{
+    for (uint32_t i = 0; i < CARD_HLL_M; i++)
+        d[i] = s[i] > d[i] ? s[i] : d[i];
 }
 
 /* Size of the union of two sorted arrays. */
@@ -133,10 +139,7 @@ void card_merge(struct card *dst, const struct card *src)
     }
     if (!dst->dense)
         to_dense(dst);
-    for (uint32_t i = 0; i < CARD_HLL_M; i++) {
-        if (src->u.regs[i] > dst->u.regs[i])
-            dst->u.regs[i] = src->u.regs[i];
-    }
+    max_regs(dst->u.regs, src->u.regs);
 }
 
 /* sigma(x) = x + sum_{k>=1} x^(2^k) 2^(k-1); corrects for empty registers. */

@@ -8,11 +8,12 @@
  * samples.
  *
  * Capacity proof: the level capacities for H levels sum to less than
- * 3k + QUANTILE_MIN_CAP * H, since k (2/3)^d summed over d is below 3k.
+ * 3k + QUANTILE_MIN_CAP * H + QUANTILE_L0_CAP, since k (2/3)^d summed
+ * over d is below 3k.
  * Adding compacts as soon as the total exceeds that sum, so at most one item
  * above it is ever held, and H is capped at QUANTILE_MAX_LEVELS (the top
- * level then halves in place).  Merging inserts src in batches no larger
- * than the free space, compacting first when there is none.  So the array
+ * level then halves in place).  Merging inserts src in batches of at most
+ * MERGE_BATCH items, compacting first until the batch fits.  So the array
  * never overflows, whatever n and whatever the merge sequence.
  */
 #include "sketch_quantile.h"
@@ -23,9 +24,16 @@
 #include "hash.h"
 
 #define CAP QUANTILE_CAPACITY
+/* Largest batch a merge inserts at once; at most the room always left when
+ * the items held are within the capacities. */
+#define MERGE_BATCH 64
 
-_Static_assert(QUANTILE_CAPACITY >= 3 * QUANTILE_K + QUANTILE_MIN_CAP * QUANTILE_MAX_LEVELS + 1,
-               "capacity must hold every level at capacity plus one new item");
+/* Level capacities sum to less than 3k + MIN_CAP * levels + L0_CAP; past
+ * that a merge batch must still fit (which also covers the one new item
+ * an add may hold above the capacities). */
+#define CAP_BOUND (3 * QUANTILE_K + QUANTILE_MIN_CAP * QUANTILE_MAX_LEVELS + QUANTILE_L0_CAP)
+_Static_assert(QUANTILE_CAPACITY >= CAP_BOUND + MERGE_BATCH,
+               "capacity must hold every level at capacity plus a merge batch");
 _Static_assert(QUANTILE_MIN_CAP >= 2, "a compaction must free at least one item");
 _Static_assert(QUANTILE_MAX_LEVELS >= 2 && QUANTILE_MAX_LEVELS <= 48,
                "weights 2^h must fit easily in 64 bits");
@@ -51,11 +59,17 @@ static uint32_t depth_cap(uint32_t d)
     return c < QUANTILE_MIN_CAP ? QUANTILE_MIN_CAP : (uint32_t)c;
 }
 
+static uint32_t level_cap(uint32_t h, uint32_t levels)
+{
+    uint32_t c = depth_cap(levels - 1 - h);
+    return h == 0 && c < QUANTILE_L0_CAP ? QUANTILE_L0_CAP : c;
+}
+
 static uint32_t total_cap(uint32_t levels)
 {
     uint32_t sum = 0;
-    for (uint32_t d = 0; d < levels; d++)
-        sum += depth_cap(d);
+    for (uint32_t h = 0; h < levels; h++)
+        sum += level_cap(h, levels);
     return sum;
 }
 
@@ -69,11 +83,14 @@ static inline uint32_t used(const struct quantile *q)
     return CAP - q->level_start[0];
 }
 
-/* Coin flip from a splitmix64 sequence kept in the struct. */
-static inline uint32_t coin(struct quantile *q)
+/* Coin flip from a splitmix64 sequence kept in the struct, salted with a
+ * sample: sketches all start from rng 0, and without the salt the buckets
+ * of a window would flip identical coins and their errors would add up
+ * instead of averaging out. */
+static inline uint32_t coin(struct quantile *q, uint64_t salt)
 {
     q->rng += UINT64_C(0x9e3779b97f4a7c15);
-    return (uint32_t)(hash_mix64(q->rng) >> 63);
+    return (uint32_t)(hash_mix64(q->rng ^ hash_mix64(salt)) >> 63);
 }
 
 static void insertion_sort(uint64_t *a, uint32_t n)
@@ -148,8 +165,10 @@ static void add_top_level(struct quantile *q)
 }
 
 /* Halve level h: every other item (random phase) moves up to level h + 1,
- * merged into its sorted run; an odd leftover stays.  At the level cap the
- * top level halves in place. */
+ * merged into its sorted run; an odd leftover stays, keeping its weight.
+ * At the level cap the top level halves in place: there each item survives
+ * with probability 1/2 and no leftover is spared, since a spared item would
+ * gain weight relative to the others on every halving. */
 static void compact_level(struct quantile *q, uint32_t h)
 {
     if (h + 1 == q->num_levels && q->num_levels < QUANTILE_MAX_LEVELS)
@@ -162,32 +181,38 @@ static void compact_level(struct quantile *q, uint32_t h)
     uint32_t s = b - a;
     if (h == 0)
         sort_u64(&q->items[a], s);
-    uint32_t odd = s & 1;
-    uint32_t a2 = a + odd;
-    uint32_t half = (s - odd) / 2;
+    uint32_t phase = coin(q, q->items[b - 1]);
+    uint32_t a2, n_up;
+    if (in_place) {
+        a2 = a;
+        n_up = (s + 1 - phase) / 2;
+    } else {
+        a2 = a + (s & 1);
+        n_up = (b - a2) / 2;
+    }
+    uint32_t gap = (b - a2) - n_up;
 
-    uint64_t up[CAP / 2];
-    uint32_t phase = coin(q);
-    for (uint32_t i = 0; i < half; i++)
+    uint64_t up[CAP / 2 + 1];
+    for (uint32_t i = 0; i < n_up; i++)
         up[i] = q->items[a2 + phase + 2 * i];
 
-    /* Forward merge into [b - half, c): the write index stays behind the
+    /* Forward merge into [b - n_up, c): the write index stays behind the
      * read index of the upper run until `up` is used up. */
-    uint32_t w = b - half, j = b;
-    for (uint32_t i = 0; i < half;) {
+    uint32_t w = b - n_up, j = b;
+    for (uint32_t i = 0; i < n_up;) {
         if (j < c && q->items[j] < up[i])
             q->items[w++] = q->items[j++];
         else
             q->items[w++] = up[i++];
     }
 
-    /* Close the gap of `half` slots left at [a2, b - half). */
+    /* Close the gap left at [a2, b - n_up). */
     uint32_t lo = ls[0];
-    memmove(&q->items[lo + half], &q->items[lo], (a2 - lo) * sizeof(uint64_t));
+    memmove(&q->items[lo + gap], &q->items[lo], (a2 - lo) * sizeof(uint64_t));
     for (uint32_t l = 0; l <= h; l++)
-        ls[l] += half;
+        ls[l] += gap;
     if (!in_place)
-        ls[h + 1] = b - half;
+        ls[h + 1] = b - n_up;
 }
 
 /* One compaction of the lowest level over its capacity. */
@@ -195,7 +220,7 @@ static void compress(struct quantile *q)
 {
     uint32_t levels = q->num_levels;
     for (uint32_t h = 0; h < levels; h++) {
-        if (level_size(q, h) > depth_cap(levels - 1 - h)) {
+        if (level_size(q, h) > level_cap(h, levels)) {
             compact_level(q, h);
             return;
         }
@@ -229,13 +254,16 @@ void quantile_add(struct quantile *q, uint64_t v)
         compress(q);
 }
 
-/* Insert n items of level h from src (sorted when h > 0); needs n free. */
-static void insert_batch(struct quantile *q, uint32_t h, const uint64_t *src, uint32_t n)
+/* Insert n items of level h, taken from src with the given stride (a
+ * sorted subsequence when h > 0); needs n free slots. */
+static void insert_batch(struct quantile *q, uint32_t h, const uint64_t *src, uint32_t stride,
+                         uint32_t n)
 {
     uint32_t *ls = q->level_start;
     if (h == 0) {
         ls[0] -= n;
-        memcpy(&q->items[ls[0]], src, n * sizeof(uint64_t));
+        for (uint32_t i = 0; i < n; i++)
+            q->items[ls[0] + i] = src[i * stride];
         return;
     }
     uint32_t lo = ls[0], a = ls[h], end = ls[h + 1];
@@ -244,10 +272,10 @@ static void insert_batch(struct quantile *q, uint32_t h, const uint64_t *src, ui
         ls[l] -= n;
     uint32_t w = a - n, j = a;
     for (uint32_t i = 0; i < n;) {
-        if (j < end && q->items[j] < src[i])
+        if (j < end && q->items[j] < src[i * stride])
             q->items[w++] = q->items[j++];
         else
-            q->items[w++] = src[i++];
+            q->items[w++] = src[i++ * stride];
     }
     ls[h] = a - n;
 }
@@ -276,19 +304,18 @@ void quantile_merge(struct quantile *dst, const struct quantile *src)
     while (dst->num_levels < src->num_levels)
         add_top_level(dst);
 
+    /* A level goes in as interleaved batches (items i, i + nb, i + 2nb..):
+     * a compaction between batches then sees a spread of values, never
+     * just the low end of the level, so partial merges stay unbiased. */
     for (uint32_t h = 0; h < src->num_levels; h++) {
         const uint64_t *p = &src->items[src->level_start[h]];
-        uint32_t left = level_size(src, h);
-        while (left > 0) {
-            uint32_t room = dst->level_start[0];
-            if (room == 0) {
+        uint32_t size = level_size(src, h);
+        uint32_t nb = (size + MERGE_BATCH - 1) / MERGE_BATCH;
+        for (uint32_t k = 0; k < nb; k++) {
+            uint32_t n = (size - k + nb - 1) / nb;
+            while (dst->level_start[0] < n)
                 compress(dst);
-                continue;
-            }
-            uint32_t n = left < room ? left : room;
-            insert_batch(dst, h, p, n);
-            p += n;
-            left -= n;
+            insert_batch(dst, h, p + k, nb, n);
         }
     }
     while (used(dst) > dst->cap_total)

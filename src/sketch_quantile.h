@@ -3,12 +3,15 @@
  *
  * A KLL sketch (Karnin, Lang, Liberty 2016) laid out in one fixed array:
  * levels of compactors, level h with capacity
- * max(QUANTILE_MIN_CAP, k * (2/3)^(H-1-h)) items, with start offsets kept as
- * indices (never pointers).  Compaction is lazy: when the items held exceed
+ * max(QUANTILE_MIN_CAP, k * (2/3)^(H-1-h)) items (level 0 at least
+ * QUANTILE_L0_CAP: new samples are sorted in batches, and bigger batches
+ * cost less per sample), with start offsets kept as indices (never
+ * pointers).  Compaction is lazy: when the items held exceed
  * the sum of the capacities, the lowest level over its capacity is halved
- * into the next.  Past QUANTILE_MAX_LEVELS levels (n near 2^48) the top
- * level is halved in place instead, so the array can never overflow; the
- * answers then come from the retained weight rather than from n.
+ * into the next.  Past QUANTILE_MAX_LEVELS levels (n beyond about 2^47)
+ * the top level is halved in place instead, so the array can never
+ * overflow; answers then come from the retained weight rather than from n,
+ * and their error no longer shrinks as n grows.
  * While n <= QUANTILE_K nothing is compacted and
  * the answer is exact with pktvisor's rule: the item at 0-based index
  * floor(q * n) of the sorted samples (n-1 if that equals n).  Above that the
@@ -30,8 +33,10 @@
 
 #define QUANTILE_K          400
 #define QUANTILE_MIN_CAP    8
+#define QUANTILE_L0_CAP     128 /* level 0 buffers at least this many samples */
 #define QUANTILE_MAX_LEVELS 40
-#define QUANTILE_CAPACITY   1600 /* >= 3k + MIN_CAP * levels; checked in the .c */
+/* >= 3k + MIN_CAP * levels + L0_CAP + a merge batch; checked in the .c */
+#define QUANTILE_CAPACITY 1712
 
 struct quantile {
     uint64_t n;   /* samples added */

@@ -26,18 +26,22 @@ struct rate {
     int64_t cur_sec; /* second being counted; valid when started */
     uint64_t cur_count;
     uint64_t live; /* count of the last complete second */
-    uint32_t started;
+    uint32_t started; /* 0 idle, 1 counting, 2 closed */
     uint32_t reserved;
     struct quantile q; /* one sample per complete second */
 };
 
 void rate_init(struct rate *r);
-/* Set the clock to `sec` without counting (bucket start). */
+/* Set the clock to `sec` without counting (bucket start); on a running
+ * rate it is rate_add(r, sec, 0). */
 void rate_start(struct rate *r, int64_t sec);
 /* Count n events at second `sec` (n may be 0: only advances the clock). */
 void rate_add(struct rate *r, int64_t sec, uint64_t n);
-/* Flush the current second and empty seconds before end_sec; idempotent. */
+/* Flush the current second and empty seconds before end_sec; idempotent:
+ * the rate is closed, later events and closes are ignored. */
 void rate_close(struct rate *r, int64_t end_sec);
+/* Merge the samples; the clock, current count and live come from the rate
+ * with the later current second (summed when both are at the same one). */
 void rate_merge(struct rate *dst, const struct rate *src);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * sketch_topn.c - frequent items map with purge-by-median.
  *
- * Layout choices: linear probing with backward-shift deletion, so the map
- * needs no tombstones and a purge can delete in place.  The text slot of an
+ * Layout choices: linear probing without tombstones; items leave the map
+ * only in a purge, which deletes in place and then re-packs the probe
+ * chains in one pass.  The text slot of an
  * item is packed into the top byte of its counter, so the per-packet path
  * learns whether the item holds text without scanning the text table.
  */
@@ -55,7 +56,7 @@ static inline uint32_t probe(const struct topn *t, uint64_t key, bool *found)
 {
     uint32_t i = home(key);
     for (;;) {
-        uint64_t k = t->keys[i];
+        uint64_t k = t->slots[i].key;
         if (k == key || k == 0) {
             *found = k != 0;
             return i;
@@ -69,54 +70,43 @@ void topn_init(struct topn *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* Drop the entry at i and pull later members of its cluster back so every
- * probe sequence stays unbroken. */
-static void delete_at(struct topn *t, uint32_t i)
-{
-    uint32_t j = i;
-    for (;;) {
-        j = (j + 1) & SLOT_MASK;
-        uint64_t k = t->keys[j];
-        if (k == 0)
-            break;
-        uint32_t h = home(k);
-        /* The entry at j may fill the hole unless its home lies in (i, j]. */
-        bool home_between = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-        if (!home_between) {
-            t->keys[i] = k;
-            t->counts[i] = t->counts[j];
-            i = j;
-        }
-    }
-    t->keys[i] = 0;
-    t->counts[i] = 0;
-}
-
 static void free_text(struct topn *t, int s)
 {
     memset(&t->texts[s], 0, sizeof(t->texts[s]));
     t->text_used--;
 }
 
-/* k-th smallest count (0-based) by MSD radix selection: a handful of passes
- * over the map, no temporary copy of the counts. */
+/* k-th smallest count (0-based).  After the first purges most counts
+ * are small, so one pass with a histogram of min(count, 255) usually
+ * settles it; otherwise MSD radix selection over the larger counts, a byte
+ * per pass, without copying the counts anywhere. */
 static uint64_t select_count(const struct topn *t, uint32_t k)
 {
+    uint32_t hist[256] = {0};
     uint64_t maxc = 0;
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        if (t->keys[i] && count_of(t->counts[i]) > maxc)
-            maxc = count_of(t->counts[i]);
+        if (t->slots[i].key == 0)
+            continue;
+        uint64_t v = count_of(t->slots[i].count);
+        hist[v < 255 ? v : 255]++;
+        maxc = v > maxc ? v : maxc;
     }
+    for (uint32_t b = 0; b < 255; b++) {
+        if (k < hist[b])
+            return b;
+        k -= hist[b];
+    }
+
+    /* k now ranks among the counts >= 255. */
     int shift = 0;
     while (shift + 8 < 64 && (maxc >> (shift + 8)) != 0)
         shift += 8;
-
     uint64_t prefix = 0, pmask = 0;
     for (; shift >= 0; shift -= 8) {
-        uint32_t hist[256] = {0};
+        memset(hist, 0, sizeof(hist));
         for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-            uint64_t v = count_of(t->counts[i]);
-            if (t->keys[i] && (v & pmask) == prefix)
+            uint64_t v = count_of(t->slots[i].count);
+            if (t->slots[i].key && v >= 255 && (v & pmask) == prefix)
                 hist[(v >> shift) & 0xff]++;
         }
         uint32_t b = 0;
@@ -136,31 +126,45 @@ static void purge(struct topn *t)
 {
     uint64_t m = select_count(t, t->active / 2);
 
-    /* Walk the ring once starting just after an empty slot: shifts then
-     * only move not-yet-visited entries into the cursor's position or
-     * later, so each entry is seen exactly once. */
+    /* A slot empty before the purge: no probe chain crosses it. */
     uint32_t e = 0;
-    while (t->keys[e] != 0)
+    while (t->slots[e].key != 0)
         e++;
-    uint32_t i = (e + 1) & SLOT_MASK;
-    for (uint32_t steps = 0; steps < TOPN_SLOTS - 1;) {
-        if (t->keys[i] == 0) {
-            i = (i + 1) & SLOT_MASK;
-            steps++;
+
+    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+        struct topn_slot *x = &t->slots[i];
+        if (x->key == 0)
+            continue;
+        if (count_of(x->count) > m) {
+            x->count -= m;
             continue;
         }
-        uint64_t c = t->counts[i];
-        if (count_of(c) > m) {
-            t->counts[i] = c - m;
-            i = (i + 1) & SLOT_MASK;
-            steps++;
-            continue;
-        }
-        int s = text_slot_of(c);
+        int s = text_slot_of(x->count);
         if (s != NO_TEXT)
             free_text(t, s);
-        delete_at(t, i);
+        x->key = 0;
+        x->count = 0;
         t->active--;
+    }
+
+    /* The holes broke probe chains: walking the ring from e, move each
+     * survivor to the first free slot from its home.  Everything before
+     * it in that walk is already placed, so one pass restores the rule
+     * that every slot from an item's home to the item is occupied; and
+     * a survivor usually sits a slot or two from its home, so this is
+     * far cheaper than shifting the cluster on every deletion. */
+    for (uint32_t k = 1; k < TOPN_SLOTS; k++) {
+        uint32_t j = (e + k) & SLOT_MASK;
+        if (t->slots[j].key == 0)
+            continue;
+        uint32_t p = home(t->slots[j].key);
+        while (p != j && t->slots[p].key != 0)
+            p = (p + 1) & SLOT_MASK;
+        if (p != j) {
+            t->slots[p] = t->slots[j];
+            t->slots[j].key = 0;
+            t->slots[j].count = 0;
+        }
     }
     t->offset = sat_add(t->offset, m);
 }
@@ -203,14 +207,14 @@ static int claim_text(struct topn *t, uint32_t i, uint64_t est)
         bool found;
         uint32_t j = probe(t, t->texts[s].hash, &found);
         if (found)
-            t->counts[j] &= COUNT_MASK;
+            t->slots[j].count &= COUNT_MASK;
     }
     struct topn_text *x = &t->texts[s];
-    x->hash = t->keys[i];
+    x->hash = t->slots[i].key;
     x->estimate = est;
     x->has_text = 0;
     x->len = 0;
-    t->counts[i] = count_of(t->counts[i]) | ((uint64_t)(s + 1) << COUNT_BITS);
+    t->slots[i].count = count_of(t->slots[i].count) | ((uint64_t)(s + 1) << COUNT_BITS);
     return s;
 }
 
@@ -225,15 +229,15 @@ static int add_key(struct topn *t, uint64_t key, uint64_t weight)
             purge(t);
             i = probe(t, key, &found);
         }
-        t->keys[i] = key;
-        t->counts[i] = 0;
+        t->slots[i].key = key;
+        t->slots[i].count = 0;
         t->active++;
     }
-    uint64_t c = t->counts[i];
+    uint64_t c = t->slots[i].count;
     uint64_t cnt = count_of(c) + weight;
     if (cnt > COUNT_MASK || cnt < weight)
         cnt = COUNT_MASK;
-    t->counts[i] = (c & ~COUNT_MASK) | cnt;
+    t->slots[i].count = (c & ~COUNT_MASK) | cnt;
     uint64_t est = sat_add(cnt, t->offset);
 
     int s = text_slot_of(c);
@@ -268,7 +272,7 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
     uint32_t i = probe(t, fix_key(h), &found);
     if (!found)
         return;
-    int s = text_slot_of(t->counts[i]);
+    int s = text_slot_of(t->slots[i].count);
     /* Only reportable items keep text. */
     if (s != NO_TEXT)
         store_text(&t->texts[s], text, len);
@@ -287,18 +291,18 @@ uint64_t topn_estimate(const struct topn *t, uint64_t h)
 {
     bool found;
     uint32_t i = probe(t, fix_key(h), &found);
-    return found ? sat_add(count_of(t->counts[i]), t->offset) : 0;
+    return found ? sat_add(count_of(t->slots[i].count), t->offset) : 0;
 }
 
 static void merge_self(struct topn *t)
 {
     /* Doubling every count and the offset doubles every estimate. */
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        if (t->keys[i] == 0)
+        if (t->slots[i].key == 0)
             continue;
-        uint64_t c = count_of(t->counts[i]);
+        uint64_t c = count_of(t->slots[i].count);
         c = c > COUNT_MASK / 2 ? COUNT_MASK : c * 2;
-        t->counts[i] = (t->counts[i] & ~COUNT_MASK) | c;
+        t->slots[i].count = (t->slots[i].count & ~COUNT_MASK) | c;
     }
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++)
         t->texts[s].estimate = sat_add(t->texts[s].estimate, t->texts[s].estimate);
@@ -324,15 +328,29 @@ void topn_merge(struct topn *dst, const struct topn *src)
     }
     dst->text_min = sat_add(dst->text_min, src->offset);
 
+    /* Texts may leave dst's table mid-merge and come back once the
+     * item's src count lands, so keep the old table to fetch them from. */
+    struct topn_text old[TOPN_TEXT_SLOTS];
+    memcpy(old, dst->texts, sizeof(old));
+
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        uint64_t key = src->keys[i];
-        if (key == 0)
+        if (src->slots[i].key != 0)
+            add_key(dst, src->slots[i].key, count_of(src->slots[i].count));
+    }
+
+    for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {
+        struct topn_text *x = &dst->texts[s];
+        if (x->hash == 0 || x->has_text)
             continue;
-        uint64_t c = src->counts[i];
-        int ds = add_key(dst, key, count_of(c));
-        int ss = text_slot_of(c);
-        if (ds != NO_TEXT && ss != NO_TEXT && src->texts[ss].has_text)
-            store_text(&dst->texts[ds], src->texts[ss].text, src->texts[ss].len);
+        const struct topn_text *from = NULL;
+        for (int j = 0; j < TOPN_TEXT_SLOTS && !from; j++) {
+            if (old[j].hash == x->hash && old[j].has_text)
+                from = &old[j];
+            else if (src->texts[j].hash == x->hash && src->texts[j].has_text)
+                from = &src->texts[j];
+        }
+        if (from)
+            store_text(x, from->text, from->len);
     }
 }
 

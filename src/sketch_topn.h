@@ -42,14 +42,19 @@ struct topn_text {
     char text[TOPN_TEXT_MAX];
 };
 
+/* Key and count side by side: a lookup touches one cache line. */
+struct topn_slot {
+    uint64_t key;   /* item hash; 0 = empty (hash 0 is remapped) */
+    uint64_t count; /* low 56 bits: count; high 8: text slot + 1, 0 = none */
+};
+
 struct topn {
     uint64_t offset;       /* sum of the medians subtracted by purges */
     uint64_t total_weight; /* all weight ever added (stream length) */
     uint32_t active;       /* occupied slots */
     uint32_t text_used;    /* occupied text slots */
     uint64_t text_min;     /* lower bound of the smallest estimate in texts */
-    uint64_t keys[TOPN_SLOTS]; /* item hash; 0 = empty (hash 0 is remapped) */
-    uint64_t counts[TOPN_SLOTS]; /* low 56 bits: count; high 8: text slot + 1 */
+    struct topn_slot slots[TOPN_SLOTS];
     struct topn_text texts[TOPN_TEXT_SLOTS];
 };
 

@@ -8,6 +8,8 @@
  * with optional [i] array indexes ("5m.packets.top_ipv4[0].name").  OP:
  *   =  VALUE is JSON; the value at PATH must equal it exactly
  *   ~  VALUE is "N P%": a number within P percent of N (sketch estimates)
+ *   @  VALUE is "LO HI": a number within [LO, HI] (quantile sketches:
+ *      the values at ranks q-1% and q+1%)
  *   !  VALUE is ignored; PATH must be absent
  * Every mismatch is printed; the exit status is 1 if any, 0 otherwise.
  */
@@ -107,6 +109,19 @@ static int check_line(const cJSON *doc, char *line, int lineno)
         } else if (got == NULL || !cJSON_IsNumber(got) ||
                    fabs(got->valuedouble - want) > fabs(want) * pct / 100.0) {
             fprintf(stderr, "line %d: %s: want %s, got %s\n", lineno, path, val,
+                    gs != NULL ? gs : "(absent)");
+            bad = 1;
+        }
+        break;
+    }
+    case '@': {
+        double lo, hi;
+        if (sscanf(val, "%lf %lf", &lo, &hi) != 2) {
+            fprintf(stderr, "line %d: bad range: %s\n", lineno, val);
+            bad = 1;
+        } else if (got == NULL || !cJSON_IsNumber(got) || got->valuedouble < lo ||
+                   got->valuedouble > hi) {
+            fprintf(stderr, "line %d: %s: want within [%s], got %s\n", lineno, path, val,
                     gs != NULL ? gs : "(absent)");
             bad = 1;
         }

@@ -1,0 +1,528 @@
+/*
+ * handler_dns.c - the "dns" handler (schema key "dns", SPEC 3.4, 4.2-4.7).
+ *
+ * Input: UDP datagrams (whole, or reassembled from fragments) and TCP
+ * segments where either port is 53, 5353, 5355 or 53000.  TCP segments go
+ * through tcp_stream.c, which hands back whole DNS messages.  Each message
+ * then follows SPEC 4.4: filters, base event and sampling decision,
+ * counters, deep analysis (names, types, codes), transaction matching.
+ *
+ * Transactions: an open-addressing table keyed by (symmetric flow hash, DNS
+ * id) holding the query's timestamp; a response removes its entry and
+ * counts the latency.  The table has a fixed capacity (XACT_SLOTS, at most
+ * 3/4 full); a query that finds it full is dropped and counted.  At every
+ * period shift, queries older than XACT_TTL_SEC are purged into
+ * xact.counts.timed_out of the new bucket, the p90 latencies of the closed
+ * bucket become the top_slow thresholds, and idle TCP flows expire.
+ *
+ * Ownership: all state is allocated in init and freed in fini; nothing is
+ * allocated per packet (tcp_stream.c grows message buffers within its cap).
+ */
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "dns_qname.h"
+#include "handler.h"
+#include "hash.h"
+#include "tcp_stream.h"
+
+struct dns_bucket {
+    struct bucket_hdr hdr;
+#define METRIC(kind, id, path, help) METRIC_FIELD(kind, id, path, help)
+#include "dns.def"
+#undef METRIC
+};
+
+static const struct metric_desc dns_metrics[] = {
+#define METRIC(kind, id, path, help) METRIC_DESC(struct dns_bucket, kind, id, path, help)
+#include "dns.def"
+#undef METRIC
+};
+
+static const struct metric_table dns_table = {
+    .schema_key = "dns",
+    .bucket_size = sizeof(struct dns_bucket),
+    .metrics = dns_metrics,
+    .count = sizeof(dns_metrics) / sizeof(dns_metrics[0]),
+};
+
+#define XACT_SLOTS     (1u << 18)
+#define XACT_MAX       (XACT_SLOTS / 4 * 3)
+#define XACT_TTL_SEC   5
+#define MAX_SUFFIXES   64
+#define MAX_NAME_MATCH 256
+/* SPEC 4.4: more records than this in the header counts is malformed. */
+#define MAX_RECORDS 100
+
+struct xact {
+    uint64_t flow; /* 0 = empty slot */
+    int64_t sec;
+    int64_t nsec;
+    uint16_t id;
+};
+
+struct name_list {
+    size_t n;
+    char *v[MAX_SUFFIXES];
+    size_t len[MAX_SUFFIXES];
+};
+
+struct dns_state {
+    struct tcp_stream *tcp;
+    struct tcp_stream_stats tcp_seen; /* stats already added to buckets */
+    struct xact *xacts;
+    uint32_t open;
+    bool last_deep;
+    uint64_t slow_in_us; /* top_slow thresholds from the last closed bucket */
+    uint64_t slow_out_us;
+
+    bool exclude_noerror;
+    bool only_rcode_set;
+    uint8_t only_rcode;
+    struct name_list suffixes; /* lower-cased */
+    struct name_list names;    /* lower-cased, no trailing dot */
+    struct handler *h;         /* for the TCP callback */
+};
+
+static bool is_dns_port(uint16_t port)
+{
+    return port == 53 || port == 5353 || port == 5355 || port == 53000;
+}
+
+/* --- transactions ------------------------------------------------------- */
+
+static uint32_t xact_slot(uint64_t flow, uint16_t id)
+{
+    return (uint32_t)(hash_mix64(flow ^ ((uint64_t)id << 48 | id)) & (XACT_SLOTS - 1));
+}
+
+static struct xact *xact_find(struct dns_state *st, uint64_t flow, uint16_t id)
+{
+    for (uint32_t i = xact_slot(flow, id);; i = (i + 1) & (XACT_SLOTS - 1)) {
+        struct xact *x = &st->xacts[i];
+        if (x->flow == 0)
+            return NULL;
+        if (x->flow == flow && x->id == id)
+            return x;
+    }
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken without
+ * tombstones. */
+static void xact_remove(struct dns_state *st, struct xact *x)
+{
+    uint32_t hole = (uint32_t)(x - st->xacts);
+    for (uint32_t i = (hole + 1) & (XACT_SLOTS - 1);; i = (i + 1) & (XACT_SLOTS - 1)) {
+        struct xact *y = &st->xacts[i];
+        if (y->flow == 0)
+            break;
+        uint32_t home = xact_slot(y->flow, y->id);
+        /* y may fill the hole if its home is not within (hole, i]. */
+        if (((i - home) & (XACT_SLOTS - 1)) >= ((i - hole) & (XACT_SLOTS - 1))) {
+            st->xacts[hole] = *y;
+            hole = i;
+        }
+    }
+    st->xacts[hole].flow = 0;
+    st->open--;
+}
+
+/* Returns false when the table is full. */
+static bool xact_start(struct dns_state *st, uint64_t flow, uint16_t id, int64_t sec, int64_t nsec)
+{
+    flow |= 1; /* 0 marks an empty slot */
+    struct xact *x = xact_find(st, flow, id);
+    if (x == NULL) {
+        if (st->open >= XACT_MAX)
+            return false;
+        uint32_t i = xact_slot(flow, id);
+        while (st->xacts[i].flow != 0)
+            i = (i + 1) & (XACT_SLOTS - 1);
+        x = &st->xacts[i];
+        x->flow = flow;
+        x->id = id;
+        st->open++;
+    }
+    x->sec = sec;
+    x->nsec = nsec;
+    return true;
+}
+
+static uint32_t xact_purge(struct dns_state *st, int64_t before_sec)
+{
+    uint32_t purged = 0;
+    for (uint32_t i = 0; i < XACT_SLOTS;) {
+        struct xact *x = &st->xacts[i];
+        if (x->flow != 0 && x->sec <= before_sec) {
+            xact_remove(st, x);
+            purged++;
+            continue; /* the shift may have moved another entry here */
+        }
+        i++;
+    }
+    return purged;
+}
+
+/* --- options ------------------------------------------------------------ */
+
+static int add_names(struct name_list *l, const struct handler_opt *o, bool strip_dot, char *err,
+                     size_t errlen)
+{
+    const char *one[1];
+    const char *const *v = o->list;
+    size_t n = o->nlist;
+    if (o->type == HOPT_STRING) {
+        one[0] = o->s;
+        v = one;
+        n = 1;
+    } else if (o->type != HOPT_LIST) {
+        snprintf(err, errlen, "%s must be a string or a list of strings", o->key);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]);
+        if (l->n == MAX_SUFFIXES || len > MAX_NAME_MATCH) {
+            snprintf(err, errlen, "%s: too many or too long names", o->key);
+            return -1;
+        }
+        if (strip_dot && len > 1 && v[i][len - 1] == '.')
+            len--;
+        char *s = malloc(len + 1);
+        if (s == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t j = 0; j < len; j++)
+            s[j] = (char)tolower((unsigned char)v[i][j]);
+        s[len] = '\0';
+        l->v[l->n] = s;
+        l->len[l->n++] = len;
+    }
+    return 0;
+}
+
+static void free_names(struct name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    l->n = 0;
+}
+
+/* --- message analysis --------------------------------------------------- */
+
+static void lower_copy(char *dst, const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (char)tolower((unsigned char)src[i]);
+}
+
+static bool name_matches(const struct dns_state *st, const struct dns_question *q)
+{
+    char lower[DNS_NAME_TEXT_MAX];
+    lower_copy(lower, q->name, q->name_len);
+    for (size_t i = 0; i < st->names.n; i++)
+        if (q->name_len == st->names.len[i] && memcmp(lower, st->names.v[i], q->name_len) == 0)
+            return true;
+    for (size_t i = 0; i < st->suffixes.n; i++) {
+        size_t sl = st->suffixes.len[i];
+        if (q->name_len >= sl && memcmp(lower + q->name_len - sl, st->suffixes.v[i], sl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void add_code(struct topn *t, unsigned v, const char *name)
+{
+    char buf[8];
+    if (name == NULL) {
+        snprintf(buf, sizeof(buf), "%u", v);
+        name = buf;
+    }
+    /* Few distinct values: hash the number, format only on demand. */
+    uint64_t hv = hash_mix64(v + 1);
+    if (topn_add(t, hv, 1))
+        topn_set_text(t, hv, name, strlen(name));
+}
+
+struct dns_msg {
+    const uint8_t *data;
+    size_t len;
+    bool tcp;
+    enum packet_dir dir;
+    uint16_t metric_port;
+    uint64_t flow;
+};
+
+static void dns_message(struct handler *h, const struct dns_msg *m, const struct packet *p)
+{
+    struct dns_state *st = h->state;
+    struct dns_bucket *b = window_bucket(h->win, 0);
+    struct dns_header hdr;
+    struct dns_question q;
+    int qrc = 1; /* 1: not parsed yet */
+
+    if (dns_parse_header(m->data, m->len, &hdr) != 0) {
+        b->malformed++;
+        return;
+    }
+
+    bool filtered = false;
+    if (st->exclude_noerror)
+        filtered = hdr.rcode == 0;
+    else if (st->only_rcode_set)
+        filtered = hdr.rcode != st->only_rcode;
+    if (!filtered && st->suffixes.n + st->names.n > 0) {
+        qrc = dns_parse_question(m->data, m->len, &q);
+        filtered = qrc != 0 || !name_matches(st, &q);
+    }
+    b->hdr.events++;
+    b->total++;
+    rate_add(&b->rate_total, p->ts_sec, 1);
+    if (filtered) {
+        b->filtered++;
+        b->deep_samples += st->last_deep;
+        return;
+    }
+    bool deep = st->last_deep = handler_deep(h);
+    b->deep_samples += deep;
+
+    if (p->l3 == 6)
+        b->ipv6++;
+    else
+        b->ipv4++;
+    if (m->tcp)
+        b->tcp++;
+    else
+        b->udp++;
+    if (hdr.qr) {
+        b->replies++;
+        switch (hdr.rcode) {
+        case 0:
+            b->noerror++;
+            break;
+        case 2:
+            b->srvfail++;
+            break;
+        case 3:
+            b->nxdomain++;
+            break;
+        case 5:
+            b->refused++;
+            break;
+        }
+    } else {
+        b->queries++;
+    }
+
+    if (deep) {
+        add_code(&b->top_udp_ports, m->metric_port, NULL);
+        if ((unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS) {
+            b->malformed++;
+            return;
+        }
+        if (hdr.qr)
+            add_code(&b->top_rcode, hdr.rcode, dns_rcode_name(hdr.rcode));
+        if (qrc == 1 && hdr.qdcount > 0) {
+            qrc = dns_parse_question(m->data, m->len, &q);
+            if (qrc != 0)
+                b->malformed++;
+        }
+        if (qrc == 0) {
+            uint64_t hv = hash64(q.name, q.name_len, HASH_SEED);
+            card_add(&b->qname_card, hv);
+            add_code(&b->top_qtype, q.qtype, dns_qtype_name(q.qtype));
+            if (hdr.qr && hdr.rcode == 3)
+                topn_add_text(&b->top_nxdomain, q.name, q.name_len, 1);
+            else if (hdr.qr && hdr.rcode == 2)
+                topn_add_text(&b->top_srvfail, q.name, q.name_len, 1);
+            else if (hdr.qr && hdr.rcode == 5)
+                topn_add_text(&b->top_refused, q.name, q.name_len, 1);
+            struct strref q2, q3;
+            dns_qname_levels(q.name, q.name_len, &q2, &q3);
+            topn_add_text(&b->top_qname2, q2.s, q2.len, 1);
+            if (q3.len > 0)
+                topn_add_text(&b->top_qname3, q3.s, q3.len, 1);
+        }
+    }
+
+    /* Transactions (SPEC 4.3). */
+    if (!hdr.qr) {
+        if (!xact_start(st, m->flow, hdr.id, p->ts_sec, p->ts_nsec))
+            b->xact_dropped++;
+        return;
+    }
+    struct xact *x = xact_find(st, m->flow | 1, hdr.id);
+    if (x == NULL)
+        return;
+    int64_t ns = (p->ts_sec - x->sec) * 1000000000 + (p->ts_nsec - x->nsec);
+    uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
+    xact_remove(st, x);
+    b->xact_total++;
+    /* The response's direction: toward the host means the host asked. */
+    if (m->dir == DIR_UNKNOWN)
+        return;
+    bool host_is_server = m->dir == DIR_OUT;
+    if (host_is_server)
+        b->xact_in_total++;
+    else
+        b->xact_out_total++;
+    if (!deep)
+        return;
+    quantile_add(host_is_server ? &b->xact_in_us : &b->xact_out_us, us);
+    uint64_t threshold = host_is_server ? st->slow_in_us : st->slow_out_us;
+    if (threshold > 0 && us >= threshold) {
+        if (qrc == 1 && hdr.qdcount > 0)
+            qrc = dns_parse_question(m->data, m->len, &q);
+        if (qrc == 0)
+            topn_add_text(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow, q.name,
+                          q.name_len, 1);
+    }
+}
+
+/* Add what the reassembler dropped since the last look to the live bucket. */
+static void account_tcp(struct dns_state *st, struct dns_bucket *b)
+{
+    const struct tcp_stream_stats *s = tcp_stream_stats(st->tcp);
+    b->tcp_messages_lost += s->messages_lost - st->tcp_seen.messages_lost;
+    b->tcp_framing_errors += s->framing_errors - st->tcp_seen.framing_errors;
+    b->tcp_flows_evicted += s->flows_evicted - st->tcp_seen.flows_evicted;
+    b->tcp_flows_expired += s->flows_expired - st->tcp_seen.flows_expired;
+    st->tcp_seen = *s;
+}
+
+static void on_tcp_message(void *ctx, uint64_t flow, int side, const uint8_t *msg, size_t len,
+                           const struct packet *p)
+{
+    struct dns_state *st = ctx;
+    /* SPEC 4.3: over TCP the initiator's data is "from host", the other
+     * side's "to host", whatever -H says. */
+    struct dns_msg m = {
+        .data = msg,
+        .len = len,
+        .tcp = true,
+        .dir = side == 0 ? DIR_OUT : DIR_IN,
+        .metric_port = is_dns_port(p->dport) ? p->sport : p->dport,
+        .flow = flow,
+    };
+    dns_message(st->h, &m, p);
+}
+
+static void dns_packet(struct handler *h, void *live, const struct packet *p)
+{
+    struct dns_state *st = h->state;
+    if (p->l3 == 0)
+        return;
+    if (p->ip_proto == IPPROTO_UDP && p->payload != NULL) {
+        uint16_t port;
+        /* SPEC 4.4: destination port first. */
+        if (is_dns_port(p->dport))
+            port = p->sport;
+        else if (is_dns_port(p->sport))
+            port = p->dport;
+        else
+            return;
+        struct dns_msg m = {
+            .data = p->payload,
+            .len = p->payload_len,
+            .dir = p->dir,
+            .metric_port = port,
+            .flow = flow_hash(p),
+        };
+        dns_message(h, &m, p);
+    } else if (p->l4 == IPPROTO_TCP && (is_dns_port(p->sport) || is_dns_port(p->dport))) {
+        tcp_stream_segment(st->tcp, p);
+        account_tcp(st, live);
+    }
+}
+
+static void dns_shift(struct handler *h, void *closed, void *live)
+{
+    struct dns_state *st = h->state;
+    struct dns_bucket *c = closed, *l = live;
+    uint64_t v;
+    st->slow_in_us = quantile_get(&c->xact_in_us, 0.90, &v) ? v : 0;
+    st->slow_out_us = quantile_get(&c->xact_out_us, 0.90, &v) ? v : 0;
+    int64_t now = l->hdr.period.start_sec;
+    l->xact_timed_out += xact_purge(st, now - XACT_TTL_SEC);
+    tcp_stream_expire(st->tcp, now);
+    account_tcp(st, l);
+}
+
+static void dns_finish(struct handler *h)
+{
+    struct dns_state *st = h->state;
+    tcp_stream_close_all(st->tcp);
+    struct dns_bucket *b = window_bucket(h->win, 0);
+    if (b != NULL)
+        account_tcp(st, b);
+}
+
+static void dns_fini(struct handler *h)
+{
+    struct dns_state *st = h->state;
+    if (st == NULL)
+        return;
+    tcp_stream_free(&st->tcp);
+    free(st->xacts);
+    free_names(&st->suffixes);
+    free_names(&st->names);
+}
+
+static int dns_init(struct handler *h, const struct handler_config *cfg, char *err, size_t errlen)
+{
+    struct dns_state *st = h->state;
+    const struct handler_opt *o;
+    st->h = h;
+    st->last_deep = true; /* at 100% every decision is deep (SPEC 4.4) */
+
+    if ((o = handler_opt_find(cfg, "exclude_noerror")) != NULL)
+        st->exclude_noerror = o->type == HOPT_BOOL ? o->b : o->u != 0;
+    if ((o = handler_opt_find(cfg, "only_rcode")) != NULL) {
+        if (o->type != HOPT_UINT || (o->u != 0 && o->u != 2 && o->u != 3 && o->u != 5)) {
+            snprintf(err, errlen, "only_rcode contained an invalid/unsupported rcode");
+            return -1;
+        }
+        st->only_rcode_set = true;
+        st->only_rcode = (uint8_t)o->u;
+    }
+    if ((o = handler_opt_find(cfg, "only_qname_suffix")) != NULL &&
+        add_names(&st->suffixes, o, false, err, errlen) != 0)
+        goto fail;
+    if ((o = handler_opt_find(cfg, "only_qname")) != NULL &&
+        add_names(&st->names, o, true, err, errlen) != 0)
+        goto fail;
+
+    struct tcp_stream_limits lim = {0};
+    st->tcp = tcp_stream_new(&lim, on_tcp_message, st);
+    /* calloc: the table's pages stay untouched until transactions use them. */
+    st->xacts = calloc(XACT_SLOTS, sizeof(*st->xacts));
+    if (st->tcp == NULL || st->xacts == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    return 0;
+fail:
+    dns_fini(h);
+    return -1;
+}
+
+uint32_t handler_dns_open_xacts(const struct handler *h)
+{
+    const struct dns_state *st = h->state;
+    return st->open;
+}
+
+const struct handler_type handler_dns = {
+    .name = "dns",
+    .table = &dns_table,
+    .state_size = sizeof(struct dns_state),
+    .init = dns_init,
+    .fini = dns_fini,
+    .packet = dns_packet,
+    .shift = dns_shift,
+    .finish = dns_finish,
+};

@@ -1,0 +1,362 @@
+/*
+ * dns.c - DNS wire format parsing (RFC 1035 section 4, RFC 6891, RFC 7871).
+ *
+ * Every function reads only inside [msg, msg + len) and does a bounded
+ * amount of work: a name costs at most DNS_NAME_WIRE_MAX label bytes plus
+ * DNS_MAX_POINTERS jumps, and skipping records never follows pointers, so
+ * dns_parse_edns is linear in the message length.
+ */
+#include "dns.h"
+
+#include <string.h>
+
+#define DNS_TYPE_OPT 41
+#define EDNS_OPT_ECS 8
+
+/* Smallest possible question (root name + type + class) and record (root
+ * name + type + class + ttl + rdlength): bounds the counts a message of a
+ * given length can honestly carry. */
+#define DNS_MIN_QUESTION 5
+#define DNS_MIN_RR       11
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h)
+{
+    if (msg == NULL || len < DNS_HEADER_LEN)
+        return DNS_ERR_SHORT;
+    uint16_t flags = rd16(msg + 2);
+    h->id = rd16(msg);
+    h->qr = (flags >> 15) & 1;
+    h->opcode = (uint8_t)((flags >> 11) & 0xf);
+    h->aa = (flags >> 10) & 1;
+    h->tc = (flags >> 9) & 1;
+    h->rd = (flags >> 8) & 1;
+    h->ra = (flags >> 7) & 1;
+    h->ad = (flags >> 5) & 1;
+    h->cd = (flags >> 4) & 1;
+    h->rcode = (uint8_t)(flags & 0xf);
+    h->qdcount = rd16(msg + 4);
+    h->ancount = rd16(msg + 6);
+    h->nscount = rd16(msg + 8);
+    h->arcount = rd16(msg + 10);
+    return DNS_OK;
+}
+
+/* Appends one label byte in presentation form; false when out is full.
+ * Space counts as printable: it cannot be confused with a separator. */
+static bool put_label_byte(char *out, size_t outsz, size_t *pos, uint8_t c)
+{
+    char buf[4];
+    size_t n;
+    if (c == '.' || c == '\\') {
+        buf[0] = '\\';
+        buf[1] = (char)c;
+        n = 2;
+    } else if (c < 0x20 || c > 0x7e) {
+        buf[0] = '\\';
+        buf[1] = (char)('0' + c / 100);
+        buf[2] = (char)('0' + c / 10 % 10);
+        buf[3] = (char)('0' + c % 10);
+        n = 4;
+    } else {
+        buf[0] = (char)c;
+        n = 1;
+    }
+    /* Keep one byte for the terminating NUL. */
+    if (outsz - *pos <= n)
+        return false;
+    memcpy(out + *pos, buf, n);
+    *pos += n;
+    return true;
+}
+
+/* dns_parse_name without the argument checks; may leave out unterminated
+ * on error. */
+static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
+                     size_t *out_len)
+{
+    size_t pos = *off;
+    size_t after = 0; /* where the name ends in its original position */
+    bool jumped = false;
+    unsigned pointers = 0;
+    size_t wire = 0; /* label bytes so far, length octets included */
+    size_t text = 0;
+
+    for (;;) {
+        if (pos >= len)
+            return DNS_ERR_SHORT;
+        uint8_t b = msg[pos];
+        if ((b & 0xc0) == 0xc0) {
+            if (len - pos < 2)
+                return DNS_ERR_SHORT;
+            size_t target = (size_t)(b & 0x3f) << 8 | msg[pos + 1];
+            /* Backwards only: then every jump lands on bytes already
+             * known to exist, and a cycle needs label bytes in between,
+             * which the pointer and length limits below cut short. */
+            if (target >= pos)
+                return DNS_ERR_POINTER;
+            if (++pointers > DNS_MAX_POINTERS)
+                return DNS_ERR_LOOP;
+            if (!jumped) {
+                after = pos + 2;
+                jumped = true;
+            }
+            pos = target;
+            continue;
+        }
+        if (b & 0xc0)
+            return DNS_ERR_LABEL; /* 0x40 extended and 0x80 reserved types */
+        if (b == 0) {
+            if (!jumped)
+                after = pos + 1;
+            break;
+        }
+        /* The root octet must still fit after this label. */
+        wire += 1u + b;
+        if (wire + 1 > DNS_NAME_WIRE_MAX)
+            return DNS_ERR_NAME_LEN;
+        if (len - pos - 1 < b)
+            return DNS_ERR_SHORT;
+        if (text > 0) {
+            if (outsz - text <= 1)
+                return DNS_ERR_NAME_LEN;
+            out[text++] = '.';
+        }
+        for (size_t i = 1; i <= b; i++) {
+            if (!put_label_byte(out, outsz, &text, msg[pos + i]))
+                return DNS_ERR_NAME_LEN;
+        }
+        pos += 1u + b;
+    }
+    out[text] = '\0';
+    if (out_len != NULL)
+        *out_len = text;
+    *off = after;
+    return DNS_OK;
+}
+
+int dns_parse_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
+                   size_t *out_len)
+{
+    if (msg == NULL || off == NULL || out == NULL || outsz == 0)
+        return DNS_ERR_SHORT;
+    int rc = read_name(msg, len, off, out, outsz, out_len);
+    /* A caller that prints the name despite the error sees "", not junk. */
+    if (rc != DNS_OK)
+        out[0] = '\0';
+    return rc;
+}
+
+/* Moves *off past a name without rendering it.  Pointers are checked but
+ * not followed: the name they lead to does not change where this one
+ * ends, and following them would make skipping many records cost far more
+ * than the bytes they occupy. */
+static int skip_name(const uint8_t *msg, size_t len, size_t *off)
+{
+    size_t pos = *off;
+    size_t wire = 0;
+    for (;;) {
+        if (pos >= len)
+            return DNS_ERR_SHORT;
+        uint8_t b = msg[pos];
+        if ((b & 0xc0) == 0xc0) {
+            if (len - pos < 2)
+                return DNS_ERR_SHORT;
+            size_t target = (size_t)(b & 0x3f) << 8 | msg[pos + 1];
+            if (target >= pos)
+                return DNS_ERR_POINTER;
+            *off = pos + 2;
+            return DNS_OK;
+        }
+        if (b & 0xc0)
+            return DNS_ERR_LABEL;
+        if (b == 0) {
+            *off = pos + 1;
+            return DNS_OK;
+        }
+        wire += 1u + b;
+        if (wire + 1 > DNS_NAME_WIRE_MAX)
+            return DNS_ERR_NAME_LEN;
+        if (len - pos - 1 < b)
+            return DNS_ERR_SHORT;
+        pos += 1u + b;
+    }
+}
+
+int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q)
+{
+    struct dns_header h;
+    int rc = dns_parse_header(msg, len, &h);
+    if (rc != DNS_OK)
+        return rc;
+    if (h.qdcount == 0)
+        return DNS_ERR_NO_QUESTION;
+    size_t off = DNS_HEADER_LEN;
+    rc = dns_parse_name(msg, len, &off, q->name, sizeof(q->name), &q->name_len);
+    if (rc != DNS_OK)
+        return rc;
+    if (len - off < 4)
+        return DNS_ERR_SHORT;
+    q->qtype = rd16(msg + off);
+    q->qclass = rd16(msg + off + 2);
+    q->end = off + 4;
+    return DNS_OK;
+}
+
+/* Client subnet (RFC 7871 section 6).  A malformed option is ignored
+ * rather than failing the message: the rest of the OPT record is sound. */
+static void parse_ecs(const uint8_t *p, size_t n, struct dns_edns *e)
+{
+    if (e->has_ecs || n < 4)
+        return;
+    uint16_t family = rd16(p);
+    uint8_t source = p[2];
+    size_t addr_len = n - 4;
+    size_t max_len = family == 1 ? 4 : family == 2 ? 16 : 0;
+    if (max_len == 0 || addr_len > max_len || source > max_len * 8)
+        return;
+    e->has_ecs = true;
+    e->ecs_family = family;
+    e->ecs_source_prefix = source;
+    e->ecs_scope_prefix = p[3];
+    memset(e->ecs_addr, 0, sizeof(e->ecs_addr));
+    if (addr_len > 0)
+        memcpy(e->ecs_addr, p + 4, addr_len);
+}
+
+/* rdata of the OPT record: {code, length, data} options. */
+static int parse_opt_rdata(const uint8_t *p, size_t n, struct dns_edns *e)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (n - i < 4)
+            return DNS_ERR_SHORT;
+        uint16_t code = rd16(p + i);
+        uint16_t olen = rd16(p + i + 2);
+        i += 4;
+        if (n - i < olen)
+            return DNS_ERR_SHORT;
+        if (code == EDNS_OPT_ECS)
+            parse_ecs(p + i, olen, e);
+        i += olen;
+    }
+    return DNS_OK;
+}
+
+/* Skips one resource record at *off; its type, class, ttl and rdata
+ * position are returned for the caller that wants them. */
+static int skip_rr(const uint8_t *msg, size_t len, size_t *off, uint16_t *type, uint16_t *klass,
+                   uint32_t *ttl, size_t *rdata, uint16_t *rdlen)
+{
+    size_t pos = *off;
+    int rc = skip_name(msg, len, &pos);
+    if (rc != DNS_OK)
+        return rc;
+    if (len - pos < 10)
+        return DNS_ERR_SHORT;
+    *type = rd16(msg + pos);
+    *klass = rd16(msg + pos + 2);
+    *ttl = (uint32_t)rd16(msg + pos + 4) << 16 | rd16(msg + pos + 6);
+    *rdlen = rd16(msg + pos + 8);
+    pos += 10;
+    if (len - pos < *rdlen)
+        return DNS_ERR_SHORT;
+    *rdata = pos;
+    *off = pos + *rdlen;
+    return DNS_OK;
+}
+
+int dns_parse_edns(const uint8_t *msg, size_t len, struct dns_edns *e)
+{
+    memset(e, 0, sizeof(*e));
+    struct dns_header h;
+    int rc = dns_parse_header(msg, len, &h);
+    if (rc != DNS_OK)
+        return rc;
+    /* Rejects absurd counts in O(1) before walking anything. */
+    uint64_t need = DNS_HEADER_LEN + (uint64_t)h.qdcount * DNS_MIN_QUESTION +
+                    ((uint64_t)h.ancount + h.nscount + h.arcount) * DNS_MIN_RR;
+    if (need > len)
+        return DNS_ERR_COUNTS;
+
+    size_t off = DNS_HEADER_LEN;
+    for (unsigned i = 0; i < h.qdcount; i++) {
+        rc = skip_name(msg, len, &off);
+        if (rc != DNS_OK)
+            return rc;
+        if (len - off < 4)
+            return DNS_ERR_SHORT;
+        off += 4;
+    }
+    unsigned before_additional = (unsigned)h.ancount + h.nscount;
+    unsigned total = before_additional + h.arcount;
+    for (unsigned i = 0; i < total; i++) {
+        uint16_t type, klass, rdlen;
+        uint32_t ttl;
+        size_t rdata;
+        rc = skip_rr(msg, len, &off, &type, &klass, &ttl, &rdata, &rdlen);
+        if (rc != DNS_OK)
+            return rc;
+        if (i < before_additional || type != DNS_TYPE_OPT)
+            continue;
+        /* RFC 6891 section 6.1.3: TTL = ext-rcode, version, DO, Z. */
+        e->present = true;
+        e->udp_size = klass;
+        e->ext_rcode = (uint8_t)(ttl >> 24);
+        e->version = (uint8_t)(ttl >> 16);
+        e->do_bit = (ttl >> 15) & 1;
+        rc = parse_opt_rdata(msg + rdata, rdlen, e);
+        if (rc != DNS_OK) {
+            memset(e, 0, sizeof(*e));
+            return rc;
+        }
+        return DNS_OK;
+    }
+    return DNS_OK;
+}
+
+/* SPEC 3.4.  16 is listed as both BADVERS and BADSIG; the first wins. */
+static const char *const rcode_names[] = {
+    [0] = "NOERROR",  [1] = "FORMERR",    [2] = "SRVFAIL",  [3] = "NXDOMAIN",  [4] = "NOTIMP",
+    [5] = "REFUSED",  [6] = "YXDOMAIN",   [7] = "YXRRSET",  [8] = "NXRRSET",   [9] = "NOTAUTH",
+    [10] = "NOTZONE", [11] = "DSOTYPENI", [16] = "BADVERS", [17] = "BADKEY",   [18] = "BADTIME",
+    [19] = "BADMODE", [20] = "BADNAME",   [21] = "BADALG",  [22] = "BADTRUNC", [23] = "BADCOOKIE",
+};
+
+static const char *const qtype_names[] = {
+    [1] = "A",       [2] = "NS",      [3] = "MD",        [4] = "MF",          [5] = "CNAME",
+    [6] = "SOA",     [7] = "MB",      [8] = "MG",        [9] = "MR",          [10] = "NULL",
+    [11] = "WKS",    [12] = "PTR",    [13] = "HINFO",    [14] = "MINFO",      [15] = "MX",
+    [16] = "TXT",    [17] = "RP",     [18] = "AFSDB",    [19] = "X25",        [20] = "ISDN",
+    [21] = "RT",     [22] = "NSAP",   [23] = "NSAP-PTR", [24] = "SIG",        [25] = "KEY",
+    [26] = "PX",     [27] = "GPOS",   [28] = "AAAA",     [29] = "LOC",        [30] = "NXT",
+    [31] = "EID",    [32] = "NIMLOC", [33] = "SRV",      [35] = "NAPTR",      [36] = "KX",
+    [37] = "CERT",   [38] = "A6",     [39] = "DNAME",    [40] = "SINK",       [41] = "OPT",
+    [42] = "APL",    [43] = "DS",     [44] = "SSHFP",    [45] = "IPSECKEY",   [46] = "RRSIG",
+    [47] = "NSEC",   [48] = "DNSKEY", [49] = "DHCID",    [50] = "NSEC3",      [51] = "NSEC3PARAM",
+    [52] = "TLSA",   [53] = "SMIMEA", [55] = "HIP",      [56] = "NINFO",      [57] = "RKEY",
+    [58] = "TALINK", [59] = "CDS",    [60] = "CDNSKEY",  [61] = "OPENPGPKEY", [62] = "CSYNC",
+    [63] = "ZONEMD", [64] = "SVCB",   [65] = "HTTPS",    [99] = "SPF",        [100] = "UINFO",
+    [101] = "UID",   [102] = "GID",   [103] = "UNSPEC",  [104] = "NID",       [105] = "L32",
+    [106] = "L64",   [107] = "LP",    [108] = "EUI48",   [109] = "EUI64",     [249] = "TKEY",
+    [250] = "TSIG",  [251] = "IXFR",  [252] = "AXFR",    [253] = "MAILB",     [254] = "MAILA",
+    [256] = "URI",   [257] = "CAA",   [258] = "AVC",     [259] = "DOA",       [260] = "AMTRELAY",
+};
+
+const char *dns_rcode_name(unsigned rcode)
+{
+    if (rcode >= sizeof(rcode_names) / sizeof(rcode_names[0]))
+        return NULL;
+    return rcode_names[rcode];
+}
+
+const char *dns_qtype_name(unsigned qtype)
+{
+    if (qtype >= sizeof(qtype_names) / sizeof(qtype_names[0]))
+        return NULL;
+    return qtype_names[qtype];
+}

@@ -1,0 +1,93 @@
+/*
+ * dns.h - DNS wire format parsing (RFC 1035, 6891, 7871), bounds-checked.
+ *
+ * Parses what the handlers need from a DNS message held in a caller's
+ * buffer: the header, the first question, and the OPT record (EDNS version,
+ * DO bit, UDP size, client subnet).  Nothing is allocated; names are written
+ * into caller buffers.  Every read is checked against the message length;
+ * compression pointers must point backwards (before the label that holds
+ * them), a name may follow at most DNS_MAX_POINTERS pointers, labels are
+ * at most 63 bytes and names at most 255 bytes on the wire: anything else is
+ * an error (DNS_ERR_*), never a crash or a loop.
+ *
+ * Names are rendered in presentation format: labels joined by '.', no
+ * trailing dot, the root as "" (as pktvisor); bytes outside printable ASCII
+ * and '.' or '\\' inside a label are escaped ("\\046", "\\.", "\\\\"), so
+ * every name is valid UTF-8 and unambiguous in JSON and Prometheus output.
+ *
+ * Ownership: pure functions over caller memory; thread-safe.
+ */
+#ifndef PKTVISOR_DNS_H
+#define PKTVISOR_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_HEADER_LEN    12
+#define DNS_MAX_POINTERS  64
+#define DNS_NAME_WIRE_MAX 255
+/* Worst case: every wire byte escaped as \DDD. */
+#define DNS_NAME_TEXT_MAX (DNS_NAME_WIRE_MAX * 4 + 1)
+
+enum dns_error {
+    DNS_OK = 0,
+    DNS_ERR_SHORT = -1,       /* message ends inside a field */
+    DNS_ERR_LABEL = -2,       /* label length > 63 or reserved label type */
+    DNS_ERR_NAME_LEN = -3,    /* name longer than 255 bytes */
+    DNS_ERR_POINTER = -4,     /* pointer forward, to itself, or past the end */
+    DNS_ERR_LOOP = -5,        /* more than DNS_MAX_POINTERS pointers */
+    DNS_ERR_NO_QUESTION = -6, /* qdcount == 0 */
+    DNS_ERR_COUNTS = -7,      /* record counts impossible for the length */
+};
+
+struct dns_header {
+    uint16_t id;
+    bool qr, aa, tc, rd, ra, ad, cd;
+    uint8_t opcode;
+    uint8_t rcode; /* header RCODE (4 bits) */
+    uint16_t qdcount, ancount, nscount, arcount;
+};
+
+struct dns_question {
+    char name[DNS_NAME_TEXT_MAX]; /* NUL-terminated presentation format */
+    size_t name_len;
+    uint16_t qtype;
+    uint16_t qclass;
+    size_t end; /* offset just past the question */
+};
+
+struct dns_edns {
+    bool present;
+    uint8_t version;
+    bool do_bit;
+    uint16_t udp_size;
+    uint8_t ext_rcode; /* upper 8 bits of the 12-bit RCODE */
+    bool has_ecs;
+    uint16_t ecs_family; /* 1 IPv4, 2 IPv6 */
+    uint8_t ecs_source_prefix;
+    uint8_t ecs_scope_prefix;
+    uint8_t ecs_addr[16]; /* zero-padded */
+};
+
+/* 0 or DNS_ERR_SHORT. */
+int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h);
+
+/* Read the (possibly compressed) name at *off; on success *off is just past
+ * it in the original position, and the name is in out (NUL-terminated,
+ * *out_len bytes).  outsz should be DNS_NAME_TEXT_MAX. */
+int dns_parse_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
+                   size_t *out_len);
+
+/* The first question (requires qdcount >= 1). */
+int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q);
+
+/* Skip every question and answer/authority record, then find the OPT record
+ * in the additional section.  0 with e->present false when there is none. */
+int dns_parse_edns(const uint8_t *msg, size_t len, struct dns_edns *e);
+
+/* Mnemonics of SPEC 3.4, or NULL when the value has none. */
+const char *dns_rcode_name(unsigned rcode);
+const char *dns_qtype_name(unsigned qtype);
+
+#endif

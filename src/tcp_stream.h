@@ -1,0 +1,88 @@
+/*
+ * tcp_stream.h - TCP reassembly of DNS-over-TCP message streams.
+ *
+ * Tracks TCP connections where either port is a DNS port (the caller
+ * decides which segments to pass), orders each direction's payload by
+ * sequence number, and cuts it into DNS messages with the 2-byte length
+ * framing of RFC 1035 section 4.2.2.  Messages of any length 12..65535 are
+ * delivered whole through the callback, several per segment or one across
+ * many segments.
+ *
+ * Theory: a flow is keyed by its symmetric 5-tuple; side 0 is the side that
+ * sent the first segment seen (the SYN sender when the handshake was
+ * captured).  Each side keeps the next expected sequence number, a message
+ * buffer grown on demand up to 65537 bytes, and at most
+ * TCP_STREAM_MAX_OOO out-of-order segments.  Retransmitted bytes (before
+ * the expected sequence) are trimmed; overlaps are resolved in favour of
+ * the bytes already held.  When a gap cannot be filled (the out-of-order
+ * queue is full, or the flow ends with a hole), the side's partial message
+ * is dropped and counted, and the stream resumes at the next queued segment,
+ * taken as the start of a message.  A length prefix below 12 is a framing
+ * error: the side's buffered bytes are dropped and counted, and it resumes
+ * at the next segment.  FIN or RST flushes and forgets the flow.
+ *
+ * Bounds: at most max_flows flows (the least recently used is evicted,
+ * counted) and max_bytes of buffered payload over all flows (the least
+ * recently used flows are evicted until it fits, counted); flows idle for
+ * idle_timeout seconds of packet time are expired by tcp_stream_expire().
+ *
+ * Ownership: tcp_stream_new() / tcp_stream_free() (NULLs the pointer);
+ * message bytes passed to the callback are valid only during the call.
+ * One thread.
+ */
+#ifndef PKTVISOR_TCP_STREAM_H
+#define PKTVISOR_TCP_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+#define TCP_STREAM_MAX_OOO 16
+
+struct tcp_stream_limits {
+    uint32_t max_flows;    /* default 65536 */
+    uint64_t max_bytes;    /* default 64 MiB */
+    uint32_t idle_timeout; /* seconds, default 60 */
+};
+
+struct tcp_stream_stats {
+    uint64_t segments; /* segments passed in */
+    uint64_t messages; /* messages delivered */
+    uint64_t flows_created;
+    uint64_t flows_evicted;  /* table or byte cap */
+    uint64_t flows_expired;  /* idle timeout */
+    uint64_t retransmitted;  /* segments wholly before the expected sequence */
+    uint64_t out_of_order;   /* segments queued ahead of a hole */
+    uint64_t gaps;           /* holes given up on */
+    uint64_t messages_lost;  /* partial messages dropped by gaps, evictions, closes */
+    uint64_t framing_errors; /* length prefix below 12 */
+    uint64_t rejected;       /* not TCP, or no payload offset: not processable */
+};
+
+/* One complete DNS message (without the 2-byte prefix).  flow_hash is the
+ * symmetric flow key (same for both sides); side is 0 or 1; sec/nsec the
+ * timestamp of the segment that completed it; p the packet that completed
+ * it (addresses and ports as on the wire). */
+typedef void (*tcp_stream_msg_cb)(void *ctx, uint64_t flow_hash, int side, const uint8_t *msg,
+                                  size_t len, const struct packet *p);
+
+struct tcp_stream;
+
+struct tcp_stream *tcp_stream_new(const struct tcp_stream_limits *lim, tcp_stream_msg_cb cb,
+                                  void *ctx);
+void tcp_stream_free(struct tcp_stream **ts);
+/* A TCP segment (p->l4 == IPPROTO_TCP); payload may be empty (SYN, FIN). */
+void tcp_stream_segment(struct tcp_stream *ts, const struct packet *p);
+/* Expire flows idle since before now_sec - idle_timeout. */
+void tcp_stream_expire(struct tcp_stream *ts, int64_t now_sec);
+/* End of input: flush and forget every flow (partial messages counted lost). */
+void tcp_stream_close_all(struct tcp_stream *ts);
+const struct tcp_stream_stats *tcp_stream_stats(const struct tcp_stream *ts);
+uint32_t tcp_stream_flows(const struct tcp_stream *ts);
+uint64_t tcp_stream_bytes(const struct tcp_stream *ts);
+
+/* The symmetric flow hash used for both UDP and TCP transactions. */
+uint64_t flow_hash(const struct packet *p);
+
+#endif
