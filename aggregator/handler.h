@@ -44,10 +44,10 @@ struct handler_opt {
 };
 
 struct handler_config {
-    uint32_t num_periods;      /* 1..10 */
-    uint32_t deep_sample_rate; /* 1..100 */
-    struct geo *geo_city;      /* borrowed, may be NULL */
-    struct geo *geo_asn;       /* borrowed, may be NULL */
+    uint32_t num_periods;           /* 1..10 */
+    uint32_t deep_sample_rate;      /* 1..100 */
+    struct geo *geo_city;           /* borrowed, may be NULL */
+    struct geo *geo_asn;            /* borrowed, may be NULL */
     const struct handler_opt *opts; /* borrowed during handler_new() only */
     size_t nopts;
 };
@@ -62,11 +62,11 @@ struct handler_type {
     const struct metric_table *table;
     size_t state_size;
     int (*init)(struct handler *h, const struct handler_config *cfg, char *err,
-                size_t errlen); /* optional */
-    void (*fini)(struct handler *h);                                    /* optional */
+                size_t errlen);      /* optional */
+    void (*fini)(struct handler *h); /* optional */
     void (*packet)(struct handler *h, void *live, const struct packet *p);
-    void (*shift)(struct handler *h, void *closed, void *live);         /* optional */
-    void (*finish)(struct handler *h);                                  /* optional: end of input */
+    void (*shift)(struct handler *h, void *closed, void *live); /* optional */
+    void (*finish)(struct handler *h);                          /* optional: end of input */
 };
 
 struct handler {

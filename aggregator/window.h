@@ -29,7 +29,7 @@
 
 #include "metric.h"
 
-#define WINDOW_PERIOD_SEC 60
+#define WINDOW_PERIOD_SEC  60
 #define WINDOW_MAX_PERIODS 10
 
 struct window {
@@ -38,8 +38,8 @@ struct window {
     uint32_t head;        /* ring index of the live bucket */
     uint32_t reserved;
     uint64_t bucket_size;
-    int64_t next_shift;  /* packet-clock second at which the live bucket closes */
-    int64_t last_sec;    /* newest event time seen */
+    int64_t next_shift; /* packet-clock second at which the live bucket closes */
+    int64_t last_sec;   /* newest event time seen */
     int64_t last_nsec;
     uint64_t shifts;
     /* buckets follow, aligned */
@@ -60,8 +60,7 @@ const void *window_bucket_const(const struct window *w, uint32_t i);
 bool window_advance(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec);
 
 /* Close the live bucket at ts (end of a capture file). */
-void window_close_live(struct window *w, const struct metric_table *t, int64_t sec,
-                       int64_t nsec);
+void window_close_live(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec);
 
 /* Merge the newest min(n, count) buckets into out (a bucket of the same
  * table, overwritten).  Returns how many were merged (0: window empty). */

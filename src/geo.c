@@ -7,6 +7,7 @@
 #include <maxminddb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +75,15 @@ struct geo *geo_open(const char *path, enum geo_kind kind, char *err, size_t err
     }
     g->kind = kind;
 
+    errno = 0;
     status = MMDB_open(path, MMDB_MODE_MMAP, &g->db);
     if (status != MMDB_SUCCESS) {
-        if (err != NULL && errlen > 0)
+        int saved = errno;
+        /* libmaxminddb's I/O error text does not say why: add errno's. */
+        if (err != NULL && errlen > 0 &&
+            (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) && saved != 0)
+            snprintf(err, errlen, "%s: %s: %s", path, MMDB_strerror(status), strerror(saved));
+        else if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: %s", path, MMDB_strerror(status));
         free(g);
         return NULL;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AT(bucket, d) ((char *)(bucket) + (d)->offset)
+#define AT(bucket, d)  ((char *)(bucket) + (d)->offset)
 #define CAT(bucket, d) ((const char *)(bucket) + (d)->offset)
 
 void metric_bucket_open(const struct metric_table *t, void *bucket, int64_t sec, int64_t nsec)

@@ -65,7 +65,7 @@ struct period {
     int64_t start_nsec;
     int64_t end_sec; /* valid when closed */
     int64_t end_nsec;
-    int64_t length;  /* seconds; valid when closed or merged */
+    int64_t length; /* seconds; valid when closed or merged */
     uint32_t closed;
     uint32_t merged;
 };
@@ -90,12 +90,11 @@ void metric_bucket_close(const struct metric_table *t, void *bucket, int64_t sec
 int64_t metric_bucket_length(const void *bucket, int64_t now_sec);
 /* dst += src.  dst must have been opened or merged into before; the period
  * becomes the union: earliest start, summed lengths (SPEC 3.1). */
-void metric_bucket_merge(const struct metric_table *t, void *dst, const void *src,
-                         int64_t now_sec);
+void metric_bucket_merge(const struct metric_table *t, void *dst, const void *src, int64_t now_sec);
 
 struct render_opts {
-    int64_t now_sec;  /* clock for a live bucket's length */
-    bool show_live;   /* live bucket of live capture: rates show "live" */
+    int64_t now_sec; /* clock for a live bucket's length */
+    bool show_live;  /* live bucket of live capture: rates show "live" */
 };
 
 /* The handler object for one bucket, keys sorted ({"cardinality":..,

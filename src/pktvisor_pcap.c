@@ -189,27 +189,30 @@ static void parse_options(int argc, char **argv, struct options *o)
             printf("pktvisor %s\n", PKTVISOR_VERSION);
             exit(0);
         case OPT_NOERROR:
-            add_dns_opt(o, (struct handler_opt){.key = "exclude_noerror", .type = HOPT_BOOL,
-                                                .b = true});
+            add_dns_opt(
+                o, (struct handler_opt){.key = "exclude_noerror", .type = HOPT_BOOL, .b = true});
             break;
         case OPT_RCODE: {
             long v = parse_int("--dns-only-rcode", optarg);
             if (v < 0)
                 die("--dns-only-rcode: not an rcode: %s", optarg);
-            add_dns_opt(o, (struct handler_opt){.key = "only_rcode", .type = HOPT_UINT,
-                                                .u = (uint64_t)v});
+            add_dns_opt(
+                o, (struct handler_opt){.key = "only_rcode", .type = HOPT_UINT, .u = (uint64_t)v});
             break;
         }
         case OPT_SUFFIX: {
             size_t n = split_list(optarg, o->suffix_list, 64, "--dns-only-qname-suffix");
-            add_dns_opt(o, (struct handler_opt){.key = "only_qname_suffix", .type = HOPT_LIST,
-                                                .list = o->suffix_list, .nlist = n});
+            add_dns_opt(o, (struct handler_opt){.key = "only_qname_suffix",
+                                                .type = HOPT_LIST,
+                                                .list = o->suffix_list,
+                                                .nlist = n});
             break;
         }
         case OPT_QNAME: {
             size_t n = split_list(optarg, o->name_list, 64, "--dns-only-qname");
-            add_dns_opt(o, (struct handler_opt){.key = "only_qname", .type = HOPT_LIST,
-                                                .list = o->name_list, .nlist = n});
+            add_dns_opt(
+                o, (struct handler_opt){
+                       .key = "only_qname", .type = HOPT_LIST, .list = o->name_list, .nlist = n});
             break;
         }
         case ':':
@@ -299,8 +302,7 @@ static void report_decode_health(const struct decoder *dec)
     void (*out)(const char *, ...) = bad + frag_lost > 0 ? log_warnx : log_debug;
     out("decode: %" PRIu64 " truncated, %" PRIu64 " malformed, %" PRIu64
         " unsupported link type; fragments: %" PRIu64 " seen, %" PRIu64
-        " datagrams reassembled, %" PRIu64 " evicted, %" PRIu64 " timed out, %" PRIu64
-        " invalid",
+        " datagrams reassembled, %" PRIu64 " evicted, %" PRIu64 " timed out, %" PRIu64 " invalid",
         s->truncated, s->malformed, s->unknown_linktype, s->fragments, s->reassembled,
         s->frag_evicted, s->frag_timeout, s->frag_invalid);
 }
@@ -355,10 +357,14 @@ int main(int argc, char **argv)
         die("%s", err);
 
     char pcap_err[PCAP_ERRBUF_SIZE];
-    pcap_t *pc = pcap_open_offline_with_tstamp_precision(o.file, PCAP_TSTAMP_PRECISION_NANO,
-                                                         pcap_err);
-    if (pc == NULL)
+    pcap_t *pc =
+        pcap_open_offline_with_tstamp_precision(o.file, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    if (pc == NULL) {
+        /* libpcap names the file in some messages and not in others. */
+        if (strncmp(pcap_err, o.file, strlen(o.file)) == 0)
+            die("%s", pcap_err);
         die("%s: %s", o.file, pcap_err);
+    }
     if (!decode_linktype_supported(pcap_datalink(pc)))
         die("%s: unsupported link type %d (%s)", o.file, pcap_datalink(pc),
             pcap_datalink_val_to_name(pcap_datalink(pc)) != NULL

@@ -25,7 +25,7 @@
 struct rate {
     int64_t cur_sec; /* second being counted; valid when started */
     uint64_t cur_count;
-    uint64_t live; /* count of the last complete second */
+    uint64_t live;    /* count of the last complete second */
     uint32_t started; /* 0 idle, 1 counting, 2 closed */
     uint32_t reserved;
     struct quantile q; /* one sample per complete second */

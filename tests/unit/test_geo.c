@@ -83,7 +83,9 @@ static void expect_open_error(const char *path, enum geo_kind kind, const char *
     char err[512] = "";
 
     assert_null(geo_open(path, kind, err, sizeof(err)));
-    assert_string_equal(err, want);
+    /* File errors may add errno's reason after the expected text. */
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("got '%s', want '%s...'", err, want);
 }
 
 /* ---- City ---- */

@@ -37,9 +37,9 @@ static void test_qname_levels(void **state)
     check_levels("www.google.com", ".google.com", "www.google.com");
     check_levels("a.www.google.com", ".google.com", ".www.google.com");
     check_levels("google.com", "google.com", "");
-    check_levels("com", "com", "");               /* shorter than 5 */
-    check_levels("", "", "");                     /* the root */
-    check_levels("abcdef", "abcdef", "abcdef");   /* one long label: both (quirk) */
+    check_levels("com", "com", "");             /* shorter than 5 */
+    check_levels("", "", "");                   /* the root */
+    check_levels("abcdef", "abcdef", "abcdef"); /* one long label: both (quirk) */
     check_levels("www.google.com.", ".google.com.", "www.google.com.");
     check_levels("a.www.google.com.", ".google.com.", ".www.google.com.");
     check_levels("google.com.", "google.com.", "");
@@ -156,8 +156,8 @@ static double num(const char *json, const char *path)
     return v;
 }
 
-static void feed(struct handler *h, const struct msg *m, int64_t sec, int64_t nsec,
-                 bool response, enum packet_dir dir)
+static void feed(struct handler *h, const struct msg *m, int64_t sec, int64_t nsec, bool response,
+                 enum packet_dir dir)
 {
     /* Client 10.0.0.1:40000 <-> server 192.0.2.53:53. */
     struct packet p = response ? udp(m, sec, nsec, "192.0.2.53", 53, "10.0.0.1", 40000, dir)
@@ -242,9 +242,9 @@ static void test_timeout(void **state)
     struct msg q = dns_msg(9, 0, 0, "slow.example.com", 1);
     struct msg r = dns_msg(9, 1, 0, "slow.example.com", 1);
     struct msg q2 = dns_msg(10, 0, 0, "fresh.example.com", 1);
-    feed(h, &q, 1000, 0, false, DIR_OUT);    /* bucket [1000, 1020) */
-    feed(h, &q2, 1017, 0, false, DIR_OUT);   /* 3 s before the shift: kept */
-    feed(h, &r, 1021, 0, true, DIR_IN);      /* shift at 1020 first: q purged */
+    feed(h, &q, 1000, 0, false, DIR_OUT);  /* bucket [1000, 1020) */
+    feed(h, &q2, 1017, 0, false, DIR_OUT); /* 3 s before the shift: kept */
+    feed(h, &r, 1021, 0, true, DIR_IN);    /* shift at 1020 first: q purged */
     handler_finish(h);
     char *live = bucket_json(h, 0);
     assert_int_equal(num(live, "xact.counts.timed_out"), 1);
@@ -278,8 +278,7 @@ static void test_top_slow(void **state)
     feed(h, &r, 1031, 5000000, true, DIR_IN);
     handler_finish(h);
     char *live = bucket_json(h, 0);
-    assert_non_null(
-        strstr(live, "\"top_slow\":[{\"estimate\":1,\"name\":\"slow.example.com\"}]"));
+    assert_non_null(strstr(live, "\"top_slow\":[{\"estimate\":1,\"name\":\"slow.example.com\"}]"));
     free(live);
     char *first = bucket_json(h, 1);
     assert_non_null(strstr(first, "\"out\":{\"quantiles_us\":{\"p50\":6000,\"p90\":10000,"));
@@ -292,9 +291,9 @@ static void test_filters(void **state)
 {
     (void)state;
     struct msg msgs[] = {
-        dns_msg(1, 0, 0, "www.google.com", 1),    dns_msg(1, 1, 0, "www.google.com", 1),
-        dns_msg(2, 0, 0, "notgoogle.com", 1),     dns_msg(2, 1, 3, "notgoogle.com", 1),
-        dns_msg(3, 0, 0, "WWW.Example.NET", 1),   dns_msg(3, 1, 5, "WWW.Example.NET", 1),
+        dns_msg(1, 0, 0, "www.google.com", 1),     dns_msg(1, 1, 0, "www.google.com", 1),
+        dns_msg(2, 0, 0, "notgoogle.com", 1),      dns_msg(2, 1, 3, "notgoogle.com", 1),
+        dns_msg(3, 0, 0, "WWW.Example.NET", 1),    dns_msg(3, 1, 5, "WWW.Example.NET", 1),
         dns_msg(4, 1, 2, "broken.example.org", 1),
     };
     size_t n = sizeof(msgs) / sizeof(msgs[0]);
@@ -307,13 +306,22 @@ static void test_filters(void **state)
         {{.key = "only_rcode", .type = HOPT_UINT, .u = 3}, 1},
         {{.key = "only_rcode", .type = HOPT_UINT, .u = 0}, 4},
         /* Plain suffix match: google.com also matches notgoogle.com. */
-        {{.key = "only_qname_suffix", .type = HOPT_LIST,
-          .list = (const char *const[]){"google.com"}, .nlist = 1}, 4},
+        {{.key = "only_qname_suffix",
+          .type = HOPT_LIST,
+          .list = (const char *const[]){"google.com"},
+          .nlist = 1},
+         4},
         /* Case-insensitive. */
-        {{.key = "only_qname_suffix", .type = HOPT_LIST,
-          .list = (const char *const[]){".example.net", ".example.org"}, .nlist = 2}, 3},
-        {{.key = "only_qname", .type = HOPT_LIST,
-          .list = (const char *const[]){"www.google.com."}, .nlist = 1}, 2},
+        {{.key = "only_qname_suffix",
+          .type = HOPT_LIST,
+          .list = (const char *const[]){".example.net", ".example.org"},
+          .nlist = 2},
+         3},
+        {{.key = "only_qname",
+          .type = HOPT_LIST,
+          .list = (const char *const[]){"www.google.com."},
+          .nlist = 1},
+         2},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         struct handler *h = new_dns(5, &cases[c].opt, 1);
@@ -332,8 +340,8 @@ static void test_filters(void **state)
     }
     /* Unsupported rcode: the handler refuses to start, with pktvisor's text. */
     struct handler_opt bad = {.key = "only_rcode", .type = HOPT_UINT, .u = 4};
-    struct handler_config cfg = {.num_periods = 5, .deep_sample_rate = 100, .opts = &bad,
-                                 .nopts = 1};
+    struct handler_config cfg = {
+        .num_periods = 5, .deep_sample_rate = 100, .opts = &bad, .nopts = 1};
     char err[256] = "";
     assert_null(handler_new(&handler_dns, "x-dns", &cfg, err, sizeof(err)));
     assert_string_equal(err, "only_rcode contained an invalid/unsupported rcode");
@@ -384,6 +392,36 @@ static void test_ports(void **state)
     handler_free(&h);
 }
 
+/* A flood of never-answered queries from distinct clients: the table stops
+ * at its cap (3/4 of 2^18 slots = 196608), the rest are counted as dropped,
+ * and the next period shift purges them as timed out. */
+static void test_query_flood(void **state)
+{
+    (void)state;
+    struct handler *h = new_dns(5, NULL, 0);
+    const uint32_t n = 250000, cap = (1u << 18) / 4 * 3;
+    struct msg q = dns_msg(1, 0, 0, "flood.example.com", 1);
+    for (uint32_t i = 0; i < n; i++) {
+        struct packet p = udp(&q, 1000, i, "10.0.0.1", 40000, "192.0.2.53", 53, DIR_OUT);
+        /* A distinct client address per query: a distinct flow. */
+        p.src.a.v4[1] = (uint8_t)(i >> 16);
+        p.src.a.v4[2] = (uint8_t)(i >> 8);
+        p.src.a.v4[3] = (uint8_t)i;
+        handler_feed(h, &p);
+    }
+    assert_int_equal(handler_dns_open_xacts(h), cap);
+    struct msg other = dns_msg(2, 0, 0, "later.example.com", 1);
+    feed(h, &other, 1100, 0, false, DIR_OUT); /* one shift: the new bucket starts at 1080 */
+    handler_finish(h);
+    assert_int_equal(handler_dns_open_xacts(h), 1);
+    char *s = window_json(h, 5);
+    assert_int_equal(num(s, "wire_packets.total"), n + 1);
+    assert_int_equal(num(s, "xact.counts.dropped"), n - cap);
+    assert_int_equal(num(s, "xact.counts.timed_out"), cap);
+    free(s);
+    handler_free(&h);
+}
+
 /* DHCP: message types from option 53 (a hand-built BOOTP header). */
 static void test_dhcp(void **state)
 {
@@ -430,7 +468,7 @@ int main(void)
         cmocka_unit_test(test_direction),    cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_top_slow),     cmocka_unit_test(test_filters),
         cmocka_unit_test(test_malformed),    cmocka_unit_test(test_ports),
-        cmocka_unit_test(test_dhcp),
+        cmocka_unit_test(test_query_flood),  cmocka_unit_test(test_dhcp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,8 @@ static void test_json_sorted_and_exact(void **state)
     cJSON_AddArrayToObject(o, "mid");
     json_sort_keys(o);
     char *s = render(o);
-    assert_string_equal(s, "{\"alpha\":-5,\"mid\":[],\"zeta\":{\"a\":1,\"b\":18446744073709551615}}");
+    assert_string_equal(s,
+                        "{\"alpha\":-5,\"mid\":[],\"zeta\":{\"a\":1,\"b\":18446744073709551615}}");
     free(s);
 }
 
