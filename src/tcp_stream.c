@@ -54,6 +54,10 @@ struct ooo_seg {
     uint8_t data[];
 };
 
+/* A queued copy counts its header too, so floods of tiny segments stay
+ * within max_bytes. */
+#define SEG_COST(len) ((uint64_t)(len) + sizeof(struct ooo_seg))
+
 struct side {
     uint32_t next_seq;
     uint32_t need; /* 2 + length of the message being gathered, once known */
@@ -357,7 +361,7 @@ static void consume(struct tcp_stream *ts, struct flow *f, int s, const uint8_t 
 
 static void release_seg(struct tcp_stream *ts, struct flow *f, struct side *sd, struct ooo_seg *q)
 {
-    release(ts, f, q->len);
+    release(ts, f, SEG_COST(q->len));
     sd->n_ooo--;
     free(q);
 }
@@ -438,7 +442,7 @@ static enum ins_result ooo_insert(struct tcp_stream *ts, struct flow *f, struct 
         start = false;
         pp = &q->next;
     }
-    uint32_t absorbed = 0;
+    uint32_t absorbed = 0, held = 0;
     for (q = *pp; q != NULL && q->seq - base < b; q = q->next) {
         if (q->seq - base + q->len > b) {
             b = q->seq - base; /* held bytes continue past ours: stop there */
@@ -446,18 +450,19 @@ static enum ins_result ooo_insert(struct tcp_stream *ts, struct flow *f, struct 
             break;
         }
         absorbed++;
+        held += q->len;
     }
-    if (b == a && len > 0 && absorbed == 0)
-        return INS_DUP;
+    if (len > 0 && held == b - a)
+        return INS_DUP; /* nothing we do not hold already */
     if (sd->n_ooo - absorbed + 1 > TCP_STREAM_MAX_OOO)
         return INS_FULL;
     uint32_t n = b - a;
-    if (!reserve(ts, f, n))
+    if (!reserve(ts, f, SEG_COST(n)))
         return INS_NOMEM;
     struct ooo_seg *e = malloc(sizeof(*e) + n);
     if (e == NULL)
         return INS_NOMEM;
-    account(ts, f, n);
+    account(ts, f, SEG_COST(n));
     e->seq = base + a;
     e->len = n;
     e->fin = fin;

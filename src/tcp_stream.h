@@ -15,20 +15,27 @@
  * TCP_STREAM_MAX_OOO out-of-order segments.  Retransmitted bytes (before
  * the expected sequence) are trimmed; overlaps are resolved in favour of
  * the bytes already held.  When a gap cannot be filled (the out-of-order
- * queue is full, or the flow ends with a hole), the side's partial message
- * is dropped and counted, and the stream resumes at the next queued segment,
- * taken as the start of a message.  A length prefix below 12 is a framing
- * error: the side's buffered bytes are dropped and counted, and it resumes
- * at the next segment.  FIN or RST flushes and forgets the flow.
+ * queue is full or cannot be held within max_bytes, or the flow ends with a
+ * hole), the side's partial message is dropped and counted, and the stream
+ * resumes at the end of that message when its length prefix was seen and
+ * the hole ends inside it (its remaining bytes are skipped), else at the
+ * next queued segment, taken as the start of a message.  A length prefix
+ * below 12 is a framing error: the side's buffered bytes are dropped and
+ * counted, and it resumes at the next segment.  FIN (once every byte before
+ * it has arrived) or RST flushes and forgets the flow; flushing gives up the
+ * remaining holes, so complete messages queued past them are delivered.
  *
  * Bounds: at most max_flows flows (the least recently used is evicted,
- * counted) and max_bytes of buffered payload over all flows (the least
- * recently used flows are evicted until it fits, counted); flows idle for
+ * counted) and max_bytes of buffered payload over all flows, out-of-order
+ * copies counting their small header too (the least recently used flows
+ * are evicted until it fits, counted; a message one flow cannot hold even
+ * alone is skipped by its length and counted lost); flows idle for
  * idle_timeout seconds of packet time are expired by tcp_stream_expire().
+ * Messages whole in one segment need no buffer.
  *
  * Ownership: tcp_stream_new() / tcp_stream_free() (NULLs the pointer);
- * message bytes passed to the callback are valid only during the call.
- * One thread.
+ * message bytes passed to the callback are valid only during the call, and
+ * the callback must not call back into the reassembler.  One thread.
  */
 #ifndef PKTVISOR_TCP_STREAM_H
 #define PKTVISOR_TCP_STREAM_H
@@ -52,18 +59,21 @@ struct tcp_stream_stats {
     uint64_t flows_created;
     uint64_t flows_evicted;  /* table or byte cap */
     uint64_t flows_expired;  /* idle timeout */
-    uint64_t retransmitted;  /* segments wholly before the expected sequence */
+    uint64_t retransmitted;  /* segments wholly before the expected sequence or queued */
     uint64_t out_of_order;   /* segments queued ahead of a hole */
     uint64_t gaps;           /* holes given up on */
-    uint64_t messages_lost;  /* partial messages dropped by gaps, evictions, closes */
+    uint64_t messages_lost;  /* partial messages dropped: gaps, evictions, closes, byte cap */
     uint64_t framing_errors; /* length prefix below 12 */
-    uint64_t rejected;       /* not TCP, or no payload offset: not processable */
+    uint64_t rejected;       /* not TCP, no payload offset, no IP, payload > 2^30 */
 };
 
 /* One complete DNS message (without the 2-byte prefix).  flow_hash is the
  * symmetric flow key (same for both sides); side is 0 or 1; sec/nsec the
  * timestamp of the segment that completed it; p the packet that completed
- * it (addresses and ports as on the wire). */
+ * it (addresses and ports as on the wire).  Messages completed while a flow
+ * is flushed (FIN or RST from the other side, eviction, expiry, close_all)
+ * get a packet made from the flow's endpoints for that side, without
+ * payload, timed at the triggering packet or else the flow's last one. */
 typedef void (*tcp_stream_msg_cb)(void *ctx, uint64_t flow_hash, int side, const uint8_t *msg,
                                   size_t len, const struct packet *p);
 
