@@ -8,7 +8,8 @@
  * counters, deep analysis (names, types, codes), transaction matching.
  *
  * Transactions: an open-addressing table keyed by (symmetric flow hash, DNS
- * id) holding the query's timestamp; a response removes its entry and
+ * id) holding the query's timestamp (16-byte slots, prefetched as soon as
+ * the header is read); a response removes its entry and
  * counts the latency.  The table has a fixed capacity (XACT_SLOTS, at most
  * 3/4 full); a query that finds it full is dropped and counted.  At every
  * period shift, queries older than XACT_TTL_SEC are purged into
@@ -58,11 +59,11 @@ static const struct metric_table dns_table = {
 /* SPEC 4.4: more records than this in the header counts is malformed. */
 #define MAX_RECORDS 100
 
+/* 16 bytes: four to a cache line.  The key packs 48 bits of the flow hash
+ * with the DNS id; 0 marks an empty slot. */
 struct xact {
-    uint64_t flow; /* 0 = empty slot */
-    int64_t sec;
-    int64_t nsec;
-    uint16_t id;
+    uint64_t key;
+    int64_t ts_ns;
 };
 
 struct name_list {
@@ -95,19 +96,24 @@ static bool is_dns_port(uint16_t port)
 
 /* --- transactions ------------------------------------------------------- */
 
-static uint32_t xact_slot(uint64_t flow, uint16_t id)
+static uint64_t xact_key(uint64_t flow, uint16_t id)
 {
-    return (uint32_t)(hash_mix64(flow ^ ((uint64_t)id << 48 | id)) & (XACT_SLOTS - 1));
+    return (flow | 1) << 16 | id; /* never 0 */
 }
 
-static struct xact *xact_find(struct dns_state *st, uint64_t flow, uint16_t id)
+static uint32_t xact_slot(uint64_t key)
 {
-    for (uint32_t i = xact_slot(flow, id);; i = (i + 1) & (XACT_SLOTS - 1)) {
+    return (uint32_t)(hash_mix64(key) & (XACT_SLOTS - 1));
+}
+
+static struct xact *xact_find(struct dns_state *st, uint64_t key)
+{
+    for (uint32_t i = xact_slot(key);; i = (i + 1) & (XACT_SLOTS - 1)) {
         struct xact *x = &st->xacts[i];
-        if (x->flow == 0)
-            return NULL;
-        if (x->flow == flow && x->id == id)
+        if (x->key == key)
             return x;
+        if (x->key == 0)
+            return NULL;
     }
 }
 
@@ -118,46 +124,43 @@ static void xact_remove(struct dns_state *st, struct xact *x)
     uint32_t hole = (uint32_t)(x - st->xacts);
     for (uint32_t i = (hole + 1) & (XACT_SLOTS - 1);; i = (i + 1) & (XACT_SLOTS - 1)) {
         struct xact *y = &st->xacts[i];
-        if (y->flow == 0)
+        if (y->key == 0)
             break;
-        uint32_t home = xact_slot(y->flow, y->id);
+        uint32_t home = xact_slot(y->key);
         /* y may fill the hole if its home is not within (hole, i]. */
         if (((i - home) & (XACT_SLOTS - 1)) >= ((i - hole) & (XACT_SLOTS - 1))) {
             st->xacts[hole] = *y;
             hole = i;
         }
     }
-    st->xacts[hole].flow = 0;
+    st->xacts[hole].key = 0;
     st->open--;
 }
 
 /* Returns false when the table is full. */
-static bool xact_start(struct dns_state *st, uint64_t flow, uint16_t id, int64_t sec, int64_t nsec)
+static bool xact_start(struct dns_state *st, uint64_t key, int64_t ts_ns)
 {
-    flow |= 1; /* 0 marks an empty slot */
-    struct xact *x = xact_find(st, flow, id);
+    struct xact *x = xact_find(st, key);
     if (x == NULL) {
         if (st->open >= XACT_MAX)
             return false;
-        uint32_t i = xact_slot(flow, id);
-        while (st->xacts[i].flow != 0)
+        uint32_t i = xact_slot(key);
+        while (st->xacts[i].key != 0)
             i = (i + 1) & (XACT_SLOTS - 1);
         x = &st->xacts[i];
-        x->flow = flow;
-        x->id = id;
+        x->key = key;
         st->open++;
     }
-    x->sec = sec;
-    x->nsec = nsec;
+    x->ts_ns = ts_ns;
     return true;
 }
 
-static uint32_t xact_purge(struct dns_state *st, int64_t before_sec)
+static uint32_t xact_purge(struct dns_state *st, int64_t before_ns)
 {
     uint32_t purged = 0;
     for (uint32_t i = 0; i < XACT_SLOTS;) {
         struct xact *x = &st->xacts[i];
-        if (x->flow != 0 && x->sec <= before_sec) {
+        if (x->key != 0 && x->ts_ns <= before_ns) {
             xact_remove(st, x);
             purged++;
             continue; /* the shift may have moved another entry here */
@@ -235,17 +238,19 @@ static bool name_matches(const struct dns_state *st, const struct dns_question *
     return false;
 }
 
+/* A number counted under its mnemonic (or decimal when name is NULL):
+ * hashed as a number, formatted only when the sketch asks for its text. */
 static void add_code(struct topn *t, unsigned v, const char *name)
 {
-    char buf[8];
+    uint64_t hv = hash_mix64(v + 1);
+    if (!topn_add(t, hv, 1))
+        return;
+    char buf[12];
     if (name == NULL) {
         snprintf(buf, sizeof(buf), "%u", v);
         name = buf;
     }
-    /* Few distinct values: hash the number, format only on demand. */
-    uint64_t hv = hash_mix64(v + 1);
-    if (topn_add(t, hv, 1))
-        topn_set_text(t, hv, name, strlen(name));
+    topn_set_text(t, hv, name, strlen(name));
 }
 
 struct dns_msg {
@@ -269,6 +274,10 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         b->malformed++;
         return;
     }
+    /* The transaction slot is a likely cache miss: start loading it now,
+     * the sketches below give it time to arrive. */
+    uint64_t xkey = xact_key(m->flow, hdr.id);
+    __builtin_prefetch(&st->xacts[xact_slot(xkey)]);
 
     bool filtered = false;
     if (st->exclude_noerror)
@@ -350,15 +359,16 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     }
 
     /* Transactions (SPEC 4.3). */
+    int64_t ts_ns = p->ts_sec * 1000000000 + p->ts_nsec;
     if (!hdr.qr) {
-        if (!xact_start(st, m->flow, hdr.id, p->ts_sec, p->ts_nsec))
+        if (!xact_start(st, xkey, ts_ns))
             b->xact_dropped++;
         return;
     }
-    struct xact *x = xact_find(st, m->flow | 1, hdr.id);
+    struct xact *x = xact_find(st, xkey);
     if (x == NULL)
         return;
-    int64_t ns = (p->ts_sec - x->sec) * 1000000000 + (p->ts_nsec - x->nsec);
+    int64_t ns = ts_ns - x->ts_ns;
     uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
     xact_remove(st, x);
     b->xact_total++;
@@ -447,7 +457,7 @@ static void dns_shift(struct handler *h, void *closed, void *live)
     st->slow_in_us = quantile_get(&c->xact_in_us, 0.90, &v) ? v : 0;
     st->slow_out_us = quantile_get(&c->xact_out_us, 0.90, &v) ? v : 0;
     int64_t now = l->hdr.period.start_sec;
-    l->xact_timed_out += xact_purge(st, now - XACT_TTL_SEC);
+    l->xact_timed_out += xact_purge(st, (now - XACT_TTL_SEC) * 1000000000);
     tcp_stream_expire(st->tcp, now);
     account_tcp(st, l);
 }

@@ -53,6 +53,8 @@ void *window_bucket(struct window *w, uint32_t i)
 {
     if (i >= w->count)
         return NULL;
+    if (i == 0) /* the live bucket, once per packet per handler: no division */
+        return slot(w, w->head);
     return slot(w, (w->head + w->num_periods - i) % w->num_periods);
 }
 

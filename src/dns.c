@@ -48,6 +48,15 @@ int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h)
 
 /* Appends one label byte in presentation form; false when out is full.
  * Space counts as printable: it cannot be confused with a separator. */
+/* Bytes a label cannot show as themselves: control and non-ASCII bytes,
+ * and the '.' and '\\' that would make the name ambiguous. */
+static const bool needs_escape[256] = {
+    [0x00 ... 0x1f] = true,
+    ['.'] = true,
+    ['\\'] = true,
+    [0x7f ... 0xff] = true,
+};
+
 static bool put_label_byte(char *out, size_t outsz, size_t *pos, uint8_t c)
 {
     char buf[4];
@@ -126,9 +135,20 @@ static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, siz
                 return DNS_ERR_NAME_LEN;
             out[text++] = '.';
         }
-        for (size_t i = 1; i <= b; i++) {
-            if (!put_label_byte(out, outsz, &text, msg[pos + i]))
-                return DNS_ERR_NAME_LEN;
+        const uint8_t *label = msg + pos + 1;
+        if (outsz - text > (size_t)b * 4 + 1) {
+            /* Room for the worst case: no per-byte bounds checks. */
+            for (size_t i = 0; i < b; i++) {
+                uint8_t c = label[i];
+                if (!needs_escape[c])
+                    out[text++] = (char)c;
+                else
+                    put_label_byte(out, outsz, &text, c);
+            }
+        } else {
+            for (size_t i = 0; i < b; i++)
+                if (!put_label_byte(out, outsz, &text, label[i]))
+                    return DNS_ERR_NAME_LEN;
         }
         pos += 1u + b;
     }
