@@ -89,11 +89,6 @@ struct dns_state {
     struct handler *h;         /* for the TCP callback */
 };
 
-static bool is_dns_port(uint16_t port)
-{
-    return port == 53 || port == 5353 || port == 5355 || port == 53000;
-}
-
 /* --- transactions ------------------------------------------------------- */
 
 static uint64_t xact_key(uint64_t flow, uint16_t id)
@@ -415,7 +410,7 @@ static void on_tcp_message(void *ctx, uint64_t flow, int side, const uint8_t *ms
         .len = len,
         .tcp = true,
         .dir = side == 0 ? DIR_OUT : DIR_IN,
-        .metric_port = is_dns_port(p->dport) ? p->sport : p->dport,
+        .metric_port = dns_is_port(p->dport) ? p->sport : p->dport,
         .flow = flow,
     };
     dns_message(st->h, &m, p);
@@ -429,9 +424,9 @@ static void dns_packet(struct handler *h, void *live, const struct packet *p)
     if (p->ip_proto == IPPROTO_UDP && p->payload != NULL) {
         uint16_t port;
         /* SPEC 4.4: destination port first. */
-        if (is_dns_port(p->dport))
+        if (dns_is_port(p->dport))
             port = p->sport;
-        else if (is_dns_port(p->sport))
+        else if (dns_is_port(p->sport))
             port = p->dport;
         else
             return;
@@ -443,7 +438,7 @@ static void dns_packet(struct handler *h, void *live, const struct packet *p)
             .flow = flow_hash(p),
         };
         dns_message(h, &m, p);
-    } else if (p->l4 == IPPROTO_TCP && (is_dns_port(p->sport) || is_dns_port(p->dport))) {
+    } else if (p->l4 == IPPROTO_TCP && (dns_is_port(p->sport) || dns_is_port(p->dport))) {
         tcp_stream_segment(st->tcp, p);
         account_tcp(st, live);
     }

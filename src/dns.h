@@ -86,6 +86,12 @@ int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q);
  * in the additional section.  0 with e->present false when there is none. */
 int dns_parse_edns(const uint8_t *msg, size_t len, struct dns_edns *e);
 
+/* Ports whose traffic is DNS (SPEC 3.4): 53, 5353, 5355, 53000. */
+static inline bool dns_is_port(uint16_t port)
+{
+    return port == 53 || port == 5353 || port == 5355 || port == 53000;
+}
+
 /* Mnemonics of SPEC 3.4, or NULL when the value has none. */
 const char *dns_rcode_name(unsigned rcode);
 const char *dns_qtype_name(unsigned qtype);

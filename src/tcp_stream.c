@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "hash.h"
 
 #define NIL UINT32_MAX
@@ -38,12 +39,14 @@
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 #define MSG_MIN     12          /* a DNS header */
 #define MSG_BUF_MIN 2048u       /* first allocation: most messages fit */
 #define SEG_MAX     0x40000000u /* larger would defeat serial comparisons */
 
-enum { SIDE_SYNCED = 1, SIDE_RESYNC = 2 };
+/* SIDE_DONE: the side's FIN was reached in sequence (half-closed). */
+enum { SIDE_SYNCED = 1, SIDE_RESYNC = 2, SIDE_DONE = 4 };
 
 struct ooo_seg {
     struct ooo_seg *next;
@@ -597,7 +600,19 @@ static void close_flow(struct tcp_stream *ts, uint32_t i, const struct packet *c
     ts->n_flows--;
 }
 
-static uint32_t flow_create(struct tcp_stream *ts, uint64_t h, const struct packet *p)
+/* Which side of a new flow sent p: 0 when its sender opened the
+ * connection.  A SYN+ACK comes from the responder; without a handshake,
+ * the side on a DNS port is taken for the server (SPEC 4.3 needs side 0 to
+ * be the client). */
+static int initiator_side(const struct packet *p)
+{
+    bool syn = p->tcp_flags & TCP_SYN, ack = p->tcp_flags & TCP_ACK;
+    if (syn)
+        return ack ? 1 : 0;
+    return dns_is_port(p->sport) && !dns_is_port(p->dport) ? 1 : 0;
+}
+
+static uint32_t flow_create(struct tcp_stream *ts, uint64_t h, const struct packet *p, int s)
 {
     if (ts->n_flows >= ts->lim.max_flows) {
         ts->st.flows_evicted++;
@@ -613,10 +628,10 @@ static uint32_t flow_create(struct tcp_stream *ts, uint64_t h, const struct pack
     struct flow *f = &ts->flows[i];
     memset(f, 0, sizeof(*f));
     f->hash = h;
-    f->addr[0] = p->src;
-    f->addr[1] = p->dst;
-    f->port[0] = p->sport;
-    f->port[1] = p->dport;
+    f->addr[s] = p->src;
+    f->addr[!s] = p->dst;
+    f->port[s] = p->sport;
+    f->port[!s] = p->dport;
     f->last_sec = p->ts_sec;
     f->last_nsec = (int32_t)p->ts_nsec;
     uint32_t *b = &ts->bucket[h & ts->mask];
@@ -721,8 +736,8 @@ void tcp_stream_segment(struct tcp_stream *ts, const struct packet *p)
          * forgot must not bring it back. */
         if (rst || (!syn && p->payload_len == 0))
             return;
-        i = flow_create(ts, h, p);
-        s = 0;
+        s = initiator_side(p);
+        i = flow_create(ts, h, p, s);
     }
     struct flow *f = &ts->flows[i];
     if (ts->mru != i) {
@@ -739,6 +754,8 @@ void tcp_stream_segment(struct tcp_stream *ts, const struct packet *p)
     }
 
     struct side *sd = &f->side[s];
+    if (sd->flags & SIDE_DONE)
+        return; /* after its FIN: retransmissions and ACKs carry nothing new */
     uint32_t seq = p->tcp_seq;
     if (syn) {
         seq++; /* the SYN takes one sequence number */
@@ -755,7 +772,13 @@ void tcp_stream_segment(struct tcp_stream *ts, const struct packet *p)
         sd->flags |= SIDE_SYNCED;
     }
     side_data(ts, f, s, seq, p->payload, p->payload_len, fin, p);
-    if (f->fin)
+    if (!f->fin)
+        return;
+    /* Half-close: this side is done, the other may still answer (a client
+     * may send its query and FIN before the response arrives). */
+    sd->flags |= SIDE_DONE;
+    flush_side(ts, f, s, p);
+    if (f->side[!s].flags & SIDE_DONE)
         close_flow(ts, i, p, s);
 }
 

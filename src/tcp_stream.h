@@ -9,20 +9,22 @@
  * many segments.
  *
  * Theory: a flow is keyed by its symmetric 5-tuple; side 0 is the side that
- * sent the first segment seen (the SYN sender when the handshake was
- * captured).  Each side keeps the next expected sequence number, a message
- * buffer grown on demand up to 65537 bytes, and at most
- * TCP_STREAM_MAX_OOO out-of-order segments.  Retransmitted bytes (before
- * the expected sequence) are trimmed; overlaps are resolved in favour of
- * the bytes already held.  When a gap cannot be filled (the out-of-order
+ * opened the connection: the SYN sender (the receiver of a SYN+ACK) when the
+ * handshake was captured, else the side not on a DNS port when exactly one
+ * is, else the sender of the first segment seen.  Each side keeps the next expected sequence
+ * number, a message buffer grown on demand up to 65537 bytes, and at most TCP_STREAM_MAX_OOO
+ * out-of-order segments.  Retransmitted bytes (before the expected sequence) are trimmed; overlaps
+ * are resolved in favour of the bytes already held.  When a gap cannot be filled (the out-of-order
  * queue is full or cannot be held within max_bytes, or the flow ends with a
  * hole), the side's partial message is dropped and counted, and the stream
  * resumes at the end of that message when its length prefix was seen and
  * the hole ends inside it (its remaining bytes are skipped), else at the
  * next queued segment, taken as the start of a message.  A length prefix
  * below 12 is a framing error: the side's buffered bytes are dropped and
- * counted, and it resumes at the next segment.  FIN (once every byte before
- * it has arrived) or RST flushes and forgets the flow; flushing gives up the
+ * counted, and it resumes at the next segment.  A FIN (once every byte
+ * before it has arrived) ends its side only (half-close: a client may send
+ * its query and FIN before the answer); the flow is forgotten when both
+ * sides have ended, on RST, or when idle.  Ending a side gives up its
  * remaining holes, so complete messages queued past them are delivered.
  *
  * Bounds: at most max_flows flows (the least recently used is evicted,

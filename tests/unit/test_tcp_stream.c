@@ -323,7 +323,7 @@ static void test_sizes(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(recs[i].id, i);
         assert_int_equal(recs[i].len, sizes[i]);
-        assert_int_equal(recs[i].side, 0); /* first seen: the SYN-ACK sender */
+        assert_int_equal(recs[i].side, 1); /* a SYN-ACK's sender is the responder */
     }
     assert_int_equal(tcp_stream_bytes(ts), 0);
     free(s.b);
@@ -582,9 +582,37 @@ static void test_ooo_overlaps(void **state)
     assert_int_equal(ST(ts)->retransmitted, 3);
     seg(ts, 2, 0, 1, ACK, t.b, 50, 1000);
     assert_int_equal(n_recs, 2);
-    assert_int_equal(tcp_stream_flows(ts), 1); /* flow 1: no FIN yet */
+    /* Flow 1: no FIN yet; flow 2: half-closed, its server may still answer. */
+    assert_int_equal(tcp_stream_flows(ts), 2);
     free(s.b);
     free(t.b);
+    tcp_stream_free(&ts);
+}
+
+/* A client that sends its query and FIN before the answer (half-close): the
+ * answer belongs to the same flow, from side 1. */
+static void test_half_close(void **state)
+{
+    (void)state;
+    struct tcp_stream *ts = mk(0, 0, 0);
+    struct stream q = {0}, r = {0};
+    put_msg(&q, 7, 0, 30);
+    put_msg(&r, 7, 1, 80);
+    seg(ts, 1, 0, 0, SYN, NULL, 0, 1000);
+    seg(ts, 1, 1, 500, SYN | ACK, NULL, 0, 1000);
+    seg(ts, 1, 0, 1, FIN | ACK | PSH, q.b, q.n, 1000);
+    assert_int_equal(tcp_stream_flows(ts), 1);
+    seg(ts, 1, 1, 501, ACK | PSH, r.b, r.n, 1001);
+    assert_int_equal(n_recs, 2);
+    assert_int_equal(recs[0].side, 0);
+    assert_int_equal(recs[1].side, 1);
+    assert_int_equal(recs[1].len, 80);
+    seg(ts, 1, 0, 1 + q.n + 1, ACK, NULL, 0, 1001); /* after its FIN: ignored */
+    seg(ts, 1, 1, 501 + r.n, FIN | ACK, NULL, 0, 1001);
+    assert_int_equal(tcp_stream_flows(ts), 0);
+    assert_int_equal(ST(ts)->messages_lost, 0);
+    free(q.b);
+    free(r.b);
     tcp_stream_free(&ts);
 }
 
@@ -638,11 +666,15 @@ static void test_gap_costs_one_message(void **state)
     assert_int_equal(n_recs, 0);
     assert_int_equal(ST(ts)->out_of_order, 4); /* three segments and the FIN */
     assert_int_equal(tcp_stream_flows(ts), 1);
+    /* The server's FIN ends its side only; the client's waits for its hole
+     * until the flow expires. */
     seg(ts, 1, 1, 1, FIN | ACK, NULL, 0, 1002);
+    assert_int_equal(n_recs, 0);
+    tcp_stream_expire(ts, 1002 + 61);
     assert_int_equal(n_recs, 2);
     assert_int_equal(recs[0].id, 2);
     assert_int_equal(recs[1].id, 3);
-    /* Delivered at the server's FIN but reported as the client's. */
+    /* Delivered at expiry but reported as the client's. */
     assert_int_equal(recs[0].side, 0);
     assert_int_equal(recs[0].sport, 10001);
     assert_int_equal(recs[0].ts_sec, 1002);
@@ -713,7 +745,7 @@ static void test_gap_queue_full(void **state)
 
 /* The queue fills with 15 messages and a FIN behind a hole; one more
  * segment (past the FIN) gives up the hole, the 15 are delivered and the
- * FIN closes the flow. */
+ * FIN ends the client's side; the server's FIN closes the flow. */
 static void test_gap_queue_full_fin(void **state)
 {
     (void)state;
@@ -732,6 +764,8 @@ static void test_gap_queue_full_fin(void **state)
     assert_int_equal(recs[0].id, 1);
     assert_int_equal(ST(ts)->gaps, 1);
     assert_int_equal(ST(ts)->messages_lost, 0);
+    assert_int_equal(tcp_stream_flows(ts), 1); /* the client's side ended */
+    seg(ts, 1, 1, 0, FIN | ACK, NULL, 0, 1000);
     assert_int_equal(tcp_stream_flows(ts), 0);
     assert_int_equal(tcp_stream_bytes(ts), 0);
     free(s.b);
@@ -924,13 +958,15 @@ static void test_fin_rst(void **state)
     struct stream s = {0};
     put_msg(&s, 1, 0, 60); /* 62 framed */
 
-    /* FIN carried with the data: message delivered, flow forgotten. */
+    /* FIN carried with the data: message delivered, the client's side ends
+     * (half-close), the server's FIN forgets the flow. */
     seg(ts, 1, 0, 0, SYN, NULL, 0, 1000);
     seg(ts, 1, 0, 1, FIN | ACK, s.b, s.n, 1000);
     assert_int_equal(n_recs, 1);
-    assert_int_equal(tcp_stream_flows(ts), 0);
-    /* The other side's FIN and the last ACK do not bring it back. */
+    assert_int_equal(tcp_stream_flows(ts), 1);
     seg(ts, 1, 1, 0, FIN | ACK, NULL, 0, 1000);
+    assert_int_equal(tcp_stream_flows(ts), 0);
+    /* The last ACK does not bring it back. */
     seg(ts, 1, 0, 63, ACK, NULL, 0, 1000);
     assert_int_equal(tcp_stream_flows(ts), 0);
 
@@ -950,6 +986,8 @@ static void test_fin_rst(void **state)
     assert_int_equal(tcp_stream_flows(ts), 1);
     part(ts, 3, 0, 0, &s, 0, 30);
     assert_int_equal(n_recs, 2);
+    assert_int_equal(tcp_stream_flows(ts), 1); /* half-closed */
+    seg(ts, 3, 1, 0, FIN | ACK, NULL, 0, 1000);
     assert_int_equal(tcp_stream_flows(ts), 0);
 
     /* Data seen already, repeated with a FIN: counted, and the FIN ends. */
@@ -957,6 +995,7 @@ static void test_fin_rst(void **state)
     part(ts, 7, 0, 0, &s, 0, 62);
     seg(ts, 7, 0, 1, FIN | ACK, s.b, 62, 1000);
     assert_int_equal(ST(ts)->retransmitted, 1);
+    seg(ts, 7, 1, 0, FIN | ACK, NULL, 0, 1000);
     assert_int_equal(tcp_stream_flows(ts), 0);
     assert_int_equal(n_recs, 3);
 
@@ -998,7 +1037,7 @@ static void test_midstream(void **state)
     seg(ts, 1, 1, 123456 - 52, ACK, s.b, 52, 1000); /* before: old */
     assert_int_equal(n_recs, 1);
     assert_int_equal(recs[0].id, 2);
-    assert_int_equal(recs[0].side, 0);
+    assert_int_equal(recs[0].side, 1); /* no handshake: port 53's side is the server */
     assert_int_equal(ST(ts)->retransmitted, 1);
     free(s.b);
     tcp_stream_free(&ts);
@@ -1482,6 +1521,7 @@ int main(void)
         cmocka_unit_test_setup(test_ooo_overlaps, reset),
         cmocka_unit_test_setup(test_random_reorder, reset),
         cmocka_unit_test_setup(test_data_past_fin, reset),
+        cmocka_unit_test_setup(test_half_close, reset),
         cmocka_unit_test_setup(test_gap_costs_one_message, reset),
         cmocka_unit_test_setup(test_gap_in_prefix, reset),
         cmocka_unit_test_setup(test_gap_queue_full, reset),
