@@ -233,11 +233,17 @@ static bool name_matches(const struct dns_state *st, const struct dns_question *
     return false;
 }
 
-/* A number counted under its mnemonic (or decimal when name is NULL):
- * hashed as a number, formatted only when the sketch asks for its text. */
+/* Small numbers (ports, codes, types) are hashed as numbers. */
+static uint64_t code_hash(unsigned v)
+{
+    return hash_mix64(v + 1);
+}
+
+/* A number counted under its mnemonic (or decimal when name is NULL),
+ * formatted only when the sketch asks for its text. */
 static void add_code(struct topn *t, unsigned v, const char *name)
 {
-    uint64_t hv = hash_mix64(v + 1);
+    uint64_t hv = code_hash(v);
     if (!topn_add(t, hv, 1))
         return;
     char buf[12];
@@ -246,6 +252,13 @@ static void add_code(struct topn *t, unsigned v, const char *name)
         name = buf;
     }
     topn_set_text(t, hv, name, strlen(name));
+}
+
+/* A name (with its hash already computed) counted in t. */
+static void add_name(struct topn *t, uint64_t hv, const char *name, size_t len)
+{
+    if (topn_add(t, hv, 1))
+        topn_set_text(t, hv, name, len);
 }
 
 struct dns_msg {
@@ -323,6 +336,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     }
 
     if (deep) {
+        topn_prefetch(&b->top_udp_ports, code_hash(m->metric_port));
         add_code(&b->top_udp_ports, m->metric_port, NULL);
         if ((unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS) {
             b->malformed++;
@@ -336,20 +350,26 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
                 b->malformed++;
         }
         if (qrc == 0) {
+            /* Hash every key first and prefetch its slots, then count. */
+            struct strref q2, q3;
+            dns_qname_levels(q.name, q.name_len, &q2, &q3);
             uint64_t hv = hash64(q.name, q.name_len, HASH_SEED);
+            uint64_t h2 = hash64(q2.s, q2.len, HASH_SEED);
+            uint64_t h3 = q3.len == q.name_len ? hv : hash64(q3.s, q3.len, HASH_SEED);
+            topn_prefetch(&b->top_qname2, h2);
+            topn_prefetch(&b->top_qname3, h3);
+            topn_prefetch(&b->top_qtype, code_hash(q.qtype));
             card_add(&b->qname_card, hv);
             add_code(&b->top_qtype, q.qtype, dns_qtype_name(q.qtype));
             if (hdr.qr && hdr.rcode == 3)
-                topn_add_text(&b->top_nxdomain, q.name, q.name_len, 1);
+                add_name(&b->top_nxdomain, hv, q.name, q.name_len);
             else if (hdr.qr && hdr.rcode == 2)
-                topn_add_text(&b->top_srvfail, q.name, q.name_len, 1);
+                add_name(&b->top_srvfail, hv, q.name, q.name_len);
             else if (hdr.qr && hdr.rcode == 5)
-                topn_add_text(&b->top_refused, q.name, q.name_len, 1);
-            struct strref q2, q3;
-            dns_qname_levels(q.name, q.name_len, &q2, &q3);
-            topn_add_text(&b->top_qname2, q2.s, q2.len, 1);
+                add_name(&b->top_refused, hv, q.name, q.name_len);
+            add_name(&b->top_qname2, h2, q2.s, q2.len);
             if (q3.len > 0)
-                topn_add_text(&b->top_qname3, q3.s, q3.len, 1);
+                add_name(&b->top_qname3, h3, q3.s, q3.len);
         }
     }
 
@@ -383,8 +403,8 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         if (qrc == 1 && hdr.qdcount > 0)
             qrc = dns_parse_question(m->data, m->len, &q);
         if (qrc == 0)
-            topn_add_text(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow, q.name,
-                          q.name_len, 1);
+            add_name(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow,
+                     hash64(q.name, q.name_len, HASH_SEED), q.name, q.name_len);
     }
 }
 

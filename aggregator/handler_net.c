@@ -77,9 +77,10 @@ static void net_packet(struct handler *h, void *live, const struct packet *p)
     const struct ip_addr *remote = p->dir == DIR_IN ? &p->src : &p->dst;
     size_t alen = remote->family == 4 ? 4 : 16;
     uint64_t hv = hash64(remote->a.v6, alen, HASH_SEED);
+    struct topn *top = remote->family == 4 ? &b->top_ipv4 : &b->top_ipv6;
+    topn_prefetch(top, hv); /* its miss overlaps the cardinality update */
 
     card_add(p->dir == DIR_IN ? &b->src_ips_in : &b->dst_ips_out, hv);
-    struct topn *top = remote->family == 4 ? &b->top_ipv4 : &b->top_ipv6;
     if (topn_add(top, hv, 1)) {
         char text[64];
         size_t len = ip_addr_format(remote, text, sizeof(text));

@@ -46,10 +46,9 @@ int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h)
     return DNS_OK;
 }
 
-/* Appends one label byte in presentation form; false when out is full.
- * Space counts as printable: it cannot be confused with a separator. */
 /* Bytes a label cannot show as themselves: control and non-ASCII bytes,
- * and the '.' and '\\' that would make the name ambiguous. */
+ * and the '.' and '\\' that would make the name ambiguous.  Space counts as
+ * printable: it cannot be confused with a separator. */
 static const bool needs_escape[256] = {
     [0x00 ... 0x1f] = true,
     ['.'] = true,
@@ -57,24 +56,29 @@ static const bool needs_escape[256] = {
     [0x7f ... 0xff] = true,
 };
 
+/* Writes c in presentation form at o (1, 2 or 4 bytes); returns the count. */
+static size_t render_byte(char *o, uint8_t c)
+{
+    if (!needs_escape[c]) {
+        o[0] = (char)c;
+        return 1;
+    }
+    o[0] = '\\';
+    if (c == '.' || c == '\\') {
+        o[1] = (char)c;
+        return 2;
+    }
+    o[1] = (char)('0' + c / 100);
+    o[2] = (char)('0' + c / 10 % 10);
+    o[3] = (char)('0' + c % 10);
+    return 4;
+}
+
+/* Appends one label byte in presentation form; false when out is full. */
 static bool put_label_byte(char *out, size_t outsz, size_t *pos, uint8_t c)
 {
     char buf[4];
-    size_t n;
-    if (c == '.' || c == '\\') {
-        buf[0] = '\\';
-        buf[1] = (char)c;
-        n = 2;
-    } else if (c < 0x20 || c > 0x7e) {
-        buf[0] = '\\';
-        buf[1] = (char)('0' + c / 100);
-        buf[2] = (char)('0' + c / 10 % 10);
-        buf[3] = (char)('0' + c % 10);
-        n = 4;
-    } else {
-        buf[0] = (char)c;
-        n = 1;
-    }
+    size_t n = render_byte(buf, c);
     /* Keep one byte for the terminating NUL. */
     if (outsz - *pos <= n)
         return false;
@@ -138,13 +142,15 @@ static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, siz
         const uint8_t *label = msg + pos + 1;
         if (outsz - text > (size_t)b * 4 + 1) {
             /* Room for the worst case: no per-byte bounds checks. */
+            char *o = out + text;
             for (size_t i = 0; i < b; i++) {
                 uint8_t c = label[i];
                 if (!needs_escape[c])
-                    out[text++] = (char)c;
+                    *o++ = (char)c;
                 else
-                    put_label_byte(out, outsz, &text, c);
+                    o += render_byte(o, c);
             }
+            text = (size_t)(o - out);
         } else {
             for (size_t i = 0; i < b; i++)
                 if (!put_label_byte(out, outsz, &text, label[i]))

@@ -30,6 +30,7 @@ static inline uint64_t fix_key(uint64_t h)
     return h ? h : ZERO_KEY;
 }
 
+/* Where a key's probe starts; topn_prefetch() in the header must agree. */
 static inline uint32_t home(uint64_t key)
 {
     return (uint32_t)(key ^ (key >> 29)) & SLOT_MASK;

@@ -117,27 +117,27 @@ static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
 
 /* Endpoint as 19 fixed bytes (family, zero-padded address, port) so the two
  * ends order and hash the same whatever the union's unused bytes hold. */
-static void endpoint_bytes(uint8_t out[19], const struct ip_addr *a, uint16_t port)
+/* One endpoint (address, port, family) as a mixed word. */
+static uint64_t endpoint_hash(const struct ip_addr *a, uint16_t port)
 {
-    memset(out, 0, 19);
-    out[0] = a->family;
-    memcpy(out + 1, a->a.v6, addr_len(a->family));
-    out[17] = (uint8_t)(port >> 8);
-    out[18] = (uint8_t)port;
+    uint64_t w0 = 0, w1 = 0;
+    if (a->family == 6) {
+        memcpy(&w0, a->a.v6, 8);
+        memcpy(&w1, a->a.v6 + 8, 8);
+    } else {
+        uint32_t v4;
+        memcpy(&v4, a->a.v4, 4);
+        w0 = v4;
+    }
+    return hash_mix64(w0 ^ hash_mix64(w1 ^ ((uint64_t)port << 8 | a->family)));
 }
 
 uint64_t flow_hash(const struct packet *p)
 {
-    uint8_t k[1 + 2 * 19];
-    uint8_t s[19], d[19];
-
-    endpoint_bytes(s, &p->src, p->sport);
-    endpoint_bytes(d, &p->dst, p->dport);
-    k[0] = p->l4 ? p->l4 : p->ip_proto;
-    bool swap = memcmp(s, d, sizeof(s)) > 0;
-    memcpy(k + 1, swap ? d : s, 19);
-    memcpy(k + 20, swap ? s : d, 19);
-    return hash64(k, sizeof(k), HASH_SEED);
+    /* A sum does not depend on the order of its terms: the same value for
+     * both directions, without comparing the endpoints. */
+    uint64_t sum = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
+    return hash_mix64(sum ^ HASH_SEED ^ (p->l4 ? p->l4 : p->ip_proto));
 }
 
 /* ---- table, LRU ------------------------------------------------------- */
