@@ -320,8 +320,8 @@ static void rec_store(struct ring *r, uint64_t pos, const struct ring_rec *rec)
     words_store(r, pos & r->mask, w, sizeof(w));
 }
 
-int ring_push(struct ring *r, uint64_t ts_ns, uint32_t caplen, uint32_t wirelen,
-              uint16_t linktype, const void *bytes)
+int ring_push(struct ring *r, uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+              const void *bytes)
 {
     struct ring_hdr *h = r->hdr;
     struct ring_rec rec;
@@ -374,17 +374,52 @@ static void slot_publish_losses(struct ring_consumer *c)
     atomic_store_explicit(&c->slot->lost_bytes, c->cur.lost_bytes, memory_order_relaxed);
 }
 
-/* The consumer was lapped: move it to the oldest intact record and count
- * what it skipped.  false when the producer kept overwriting the tail while
- * we looked at it (the caller retries later). */
+/* Walk the record chain from pos (intact when we read its header) towards
+ * target; returns the position reached and its seq, or false when the
+ * producer overwrote pos meanwhile (the chain may then be garbage). */
+static bool walk_forward(const struct ring *r, uint64_t pos, uint64_t wp, uint64_t target,
+                         uint64_t *out_pos, uint64_t *out_seq)
+{
+    const struct ring_hdr *h = r->hdr;
+    uint64_t start = pos;
+    struct ring_rec rec;
+    unsigned steps = 0;
+
+    for (;;) {
+        pos = skip_tail_room(r, pos);
+        if (pos >= wp)
+            return false;
+        rec_load(r, pos, &rec);
+        if (pos >= target || rec.reclen < REC_HDR || rec.reclen % 8 != 0 || rec.reclen > wp - pos ||
+            (++steps & 255) == 0) {
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&h->reserve_pos, memory_order_relaxed) > start + r->size)
+                return false;
+            /* Intact, so sane (ring.h invariants). */
+            assert(rec.reclen >= REC_HDR && rec.reclen % 8 == 0 && rec.reclen <= wp - pos);
+            if (pos >= target) {
+                *out_pos = pos;
+                *out_seq = rec.seq;
+                return true;
+            }
+        }
+        pos += rec.reclen;
+    }
+}
+
+/* The consumer was lapped: move it forward and count what it skipped.  It
+ * lands halfway between the oldest intact record and the write position, not
+ * at the oldest one, which the producer is about to overwrite: a consumer
+ * parked there would be lapped again and again, losing a few records each
+ * time.  false when the producer kept overwriting what we walked (the caller
+ * retries later). */
 static bool consumer_jump(struct ring_consumer *c)
 {
     struct ring *r = c->ring;
     struct ring_hdr *h = r->hdr;
 
     for (int i = 0; i < JUMP_TRIES; i++) {
-        struct ring_rec rec;
-        uint64_t t, wp;
+        uint64_t t, wp, pos, seq;
 
         /* reserve_pos (acquire) first: the tail we then load is at least
          * the one stored with that reservation. */
@@ -393,20 +428,17 @@ static bool consumer_jump(struct ring_consumer *c)
         wp = atomic_load_explicit(&h->write_pos, memory_order_acquire);
         if (t >= wp)
             return false;
-        rec_load(r, t, &rec);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&h->reserve_pos, memory_order_relaxed) > t + r->size)
+        if (!walk_forward(r, t, wp, t + (wp - t) / 2, &pos, &seq))
             continue;
-        assert(rec.reclen >= REC_HDR && rec.reclen % 8 == 0);
         if (c->seq_known) {
-            if (t > c->cur.pos)
-                c->cur.lost_bytes += t - c->cur.pos;
-            if (rec.seq > c->cur.seq)
-                c->cur.lost_records += rec.seq - c->cur.seq;
+            if (pos > c->cur.pos)
+                c->cur.lost_bytes += pos - c->cur.pos;
+            if (seq > c->cur.seq)
+                c->cur.lost_records += seq - c->cur.seq;
             slot_publish_losses(c);
         }
-        c->cur.pos = t;
-        c->cur.seq = rec.seq;
+        c->cur.pos = pos;
+        c->cur.seq = seq;
         c->seq_known = true;
         return true;
     }
@@ -535,8 +567,9 @@ static int cursor_check(struct ring *r, const struct ring_cursor *cur, char *err
     struct ring_rec rec;
 
     if (cur->pos > wp) {
-        set_err(err, errlen, "ring: cursor position %" PRIu64 " is beyond the write position %" PRIu64,
-                cur->pos, wp);
+        set_err(err, errlen,
+                "ring: cursor position %" PRIu64 " is beyond the write position %" PRIu64, cur->pos,
+                wp);
         return -1;
     }
     if ((cur->pos & 7) != 0) {

@@ -39,9 +39,12 @@
  * size, where pos is the batch's first position.  If not, the producer may
  * have overwritten the start of the batch while it was copied: the whole
  * batch is discarded (its record lengths may be garbage), the consumer is
- * lapped.  A lapped consumer jumps to tail_pos, reads the seq of the record
- * there (validated the same way) and counts the loss exactly: records lost =
- * that seq - the seq it expected, bytes skipped = the position difference.
+ * lapped.  A lapped consumer jumps forward: from tail_pos it walks the record
+ * headers (validated the same way) to the first record at or past halfway
+ * between tail_pos and write_pos (jumping to the oldest record itself would
+ * leave it where the producer writes next, lapped again at once), and counts
+ * the loss exactly: records lost = that record's seq - the seq it expected,
+ * bytes skipped = the position difference.
  * So records returned + records counted lost = records produced, and a
  * returned record is never torn.
  *
@@ -85,14 +88,14 @@
 
 #include "segment.h"
 
-#define RING_MAX_CONSUMERS  32
-#define RING_MIN_SIZE       4096u
+#define RING_MAX_CONSUMERS 32
+#define RING_MIN_SIZE      4096u
 /* 2^28: one second of 1 Mpps at 100 bytes is 1e6 * (32 + 104) = 136 MB. */
 #define RING_DEFAULT_SIZE   (UINT64_C(1) << 28)
 #define RING_MAX_CAPLEN     262144u
 #define RING_LAYOUT_VERSION 1u
 /* The ring's "schema hash" for segment_validate: its layout version. */
-#define RING_SCHEMA_HASH    (UINT64_C(0x52494e4700000000) | RING_LAYOUT_VERSION)
+#define RING_SCHEMA_HASH (UINT64_C(0x52494e4700000000) | RING_LAYOUT_VERSION)
 
 #define RING_REC_PAD 0x1u
 
@@ -235,8 +238,8 @@ int ring_producer_init(struct ring *r, char *err, size_t errlen);
 uint32_t ring_max_caplen(const struct ring *r);
 /* Append one record.  Never waits.  -1 (and counted in oversize) when caplen
  * exceeds ring_max_caplen(). */
-int ring_push(struct ring *r, uint64_t ts_ns, uint32_t caplen, uint32_t wirelen,
-              uint16_t linktype, const void *bytes);
+int ring_push(struct ring *r, uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+              const void *bytes);
 
 /* Open consumer slot `slot` (the supervisor assigns slots).  cur is read for
  * RING_START_CURSOR only.  -1 with a message for a bad slot or cursor. */

@@ -192,8 +192,8 @@ int segment_validate(const struct segment *s, enum segment_kind kind, uint64_t s
     return 0;
 }
 
-struct segment *segment_attach(int fd, bool writable, enum segment_kind kind,
-                               uint64_t schema_hash, char *err, size_t errlen)
+struct segment *segment_attach(int fd, bool writable, enum segment_kind kind, uint64_t schema_hash,
+                               char *err, size_t errlen)
 {
     struct segment *s = segment_map(fd, writable, err, errlen);
 

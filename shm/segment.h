@@ -97,8 +97,8 @@ int segment_validate(const struct segment *s, enum segment_kind kind, uint64_t s
                      char *err, size_t errlen);
 
 /* segment_map() then segment_validate(); on a mismatch the mapping is freed. */
-struct segment *segment_attach(int fd, bool writable, enum segment_kind kind,
-                               uint64_t schema_hash, char *err, size_t errlen);
+struct segment *segment_attach(int fd, bool writable, enum segment_kind kind, uint64_t schema_hash,
+                               char *err, size_t errlen);
 
 /* The writer of the payload announces itself: writer_pid = getpid() and
  * generation + 1.  Needs a writable mapping.  Returns the new generation. */

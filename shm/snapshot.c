@@ -66,8 +66,7 @@ static int check_mem(void *mem, size_t memlen, size_t blob_size, char *err, size
     return 0;
 }
 
-int snap_init(struct snap *s, void *mem, size_t memlen, size_t blob_size, char *err,
-              size_t errlen)
+int snap_init(struct snap *s, void *mem, size_t memlen, size_t blob_size, char *err, size_t errlen)
 {
     struct snap_area *a = mem;
 

@@ -110,8 +110,7 @@ size_t snap_area_size(size_t blob_size);
 
 /* Format zeroed memory as a snapshot area (the segment's creator, once).
  * -1 with a message when mem is too small or misaligned. */
-int snap_init(struct snap *s, void *mem, size_t memlen, size_t blob_size, char *err,
-              size_t errlen);
+int snap_init(struct snap *s, void *mem, size_t memlen, size_t blob_size, char *err, size_t errlen);
 
 /* Use an area formatted by snap_init (writer or reader): checks magic, slot
  * count and that the blob size is the expected one. */

@@ -215,10 +215,16 @@ static void parse_options(int argc, char **argv, struct options *o)
                        .key = "only_qname", .type = HOPT_LIST, .list = o->name_list, .nlist = n});
             break;
         }
-        case ':':
-            usage_error("missing argument for an option");
-        default:
-            usage_error("unknown option");
+        case ':': {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "option %s requires an argument", argv[optind - 1]);
+            usage_error(msg);
+        }
+        default: {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "unknown option: %s", argv[optind - 1]);
+            usage_error(msg);
+        }
         }
     }
     if (optind != argc - 1)

@@ -100,7 +100,7 @@ static const char *scalar_text(const config_setting_t *s, char *buf, size_t len)
         return NULL;
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_STRING:
-        return config_setting_get_string(s);
+        return config_setting_get_string(s); /* NULL only if never set */
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64:
         snprintf(buf, len, "%lld", config_setting_get_int64(s));
@@ -390,15 +390,19 @@ out:
 
 /*
  * libconfig 1.5 parses everything before we can look at it, checks
- * duplicate names with a linear scan (quadratic in a group's size) and
- * follows @include to any file.  So a cheap scan first bounds the work:
- * settings <= assignments + commas + openers, depth <= open brackets, and
- * an @include directive (at the start of a line, as libconfig's scanner
- * wants it) is refused.
+ * duplicate names with a linear scan (quadratic in a group's size), follows
+ * @include to any file, and leaks a string token that the grammar rejects.
+ * So a cheap scan first bounds the work and refuses what would leak:
+ * settings <= 1 + assignments + commas + list openers; depth <= open brackets; an
+ * @include directive (at the start of a line, as libconfig's scanner wants
+ * it); a string anywhere but a value's place (after '=' or ':', as an
+ * element of an array or list, or glued to another string).
  */
 static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen)
 {
     size_t nodes = 1, depth = 0, line = 1;
+    char open[CONFIG_MAX_DEPTH];
+    char prev = 0; /* the previous significant character; '"' for a string */
     bool line_start = true;
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
@@ -417,12 +421,22 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
         if (c == '#' || (c == '/' && i + 1 < len && t[i + 1] == '/')) {
             while (i + 1 < len && t[i + 1] != '\n')
                 i++;
-        } else if (c == '/' && i + 1 < len && t[i + 1] == '*') {
+            continue;
+        }
+        if (c == '/' && i + 1 < len && t[i + 1] == '*') {
             for (i += 2; i + 1 < len && !(t[i] == '*' && t[i + 1] == '/'); i++)
                 if (t[i] == '\n')
                     line++;
             i++;
-        } else if (c == '"') {
+            continue;
+        }
+        if (c == '"') {
+            bool in_seq = depth && (open[depth - 1] == '[' || open[depth - 1] == '(');
+            if (!(prev == '=' || prev == ':' || prev == '"' ||
+                  (in_seq && (prev == '[' || prev == '(' || prev == ',')))) {
+                errf(err, errlen, "libconfig syntax error at line %zu: misplaced string", line);
+                return -1;
+            }
             for (i++; i < len && t[i] != '"'; i++) {
                 if (t[i] == '\\')
                     i++;
@@ -432,17 +446,19 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
         } else if (c == '=' || c == ':' || c == ',') {
             nodes++;
         } else if (c == '{' || c == '(' || c == '[') {
-            nodes++;
-            if (++depth >= CONFIG_MAX_DEPTH) {
+            nodes += c != '{'; /* a group is counted by its '=', a list's first element here */
+            if (depth + 1 >= CONFIG_MAX_DEPTH) {
                 errf(err, errlen, "configuration nested deeper than %d levels (line %zu)",
                      CONFIG_MAX_DEPTH, line);
                 return -1;
             }
+            open[depth++] = c;
         } else if (c == '}' || c == ')' || c == ']') {
             if (depth)
                 depth--;
         }
-        if (nodes > 2 * CONFIG_MAX_NODES) {
+        prev = c;
+        if (nodes > CONFIG_MAX_NODES) {
             errf(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
             return -1;
         }
@@ -648,6 +664,8 @@ static int opt_from_setting(const config_setting_t *s, struct handler_opt *o)
         break;
     case CONFIG_TYPE_STRING:
         o->type = HOPT_STRING;
+        if (!config_setting_get_string(s))
+            return OPT_INVALID;
         if (!(o->s = strdup(config_setting_get_string(s))))
             return OPT_NOMEM;
         break;
@@ -692,8 +710,8 @@ static int opt_from_setting(const config_setting_t *s, struct handler_opt *o)
     return OPT_OK;
 }
 
-/* Merge the map g into v.  On error, why says "invalid value for key: K"
- * (or "expecting a map"); -1 in both cases, *nomem set when out of memory. */
+/* Merge the map g into v.  -1 with why set to "invalid value for key: K",
+ * "expecting a map" or "out of memory". */
 static int opts_merge(const config_setting_t *g, struct handler_opt **v, size_t *n, char *why,
                       size_t whylen)
 {
@@ -702,6 +720,10 @@ static int opts_merge(const config_setting_t *g, struct handler_opt **v, size_t 
         return -1;
     }
     int len = config_setting_length(g);
+    if (len > CONFIG_MAX_OPTS) {
+        errf(why, whylen, "more than %d keys", CONFIG_MAX_OPTS);
+        return -1;
+    }
     for (int i = 0; i < len; i++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         struct handler_opt o;
@@ -873,7 +895,22 @@ int config_remove_policy(struct visor_config *vc, const char *name)
 struct stage {
     const struct visor_config *vc;
     struct visor_config add;
+    size_t units; /* options and list elements copied so far */
 };
+
+/* Tap config is copied into every policy and window_config into every
+ * module: a budget keeps a small hostile document from multiplying. */
+static bool stage_spend(struct stage *st, const struct handler_opt *v, size_t n, char *err,
+                        size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        st->units += 1 + v[i].nlist;
+    if (st->units > CONFIG_MAX_UNITS) {
+        errf(err, errlen, "configuration expands to more than %d options", CONFIG_MAX_UNITS);
+        return false;
+    }
+    return true;
+}
 
 static const struct config_tap *stage_tap(const struct stage *st, const char *name)
 {
@@ -1051,7 +1088,7 @@ static int window_build(const config_setting_t *handlers, struct config_policy *
     return 0;
 }
 
-static int module_build(const config_setting_t *s, const struct config_policy *p,
+static int module_build(struct stage *st, const config_setting_t *s, const struct config_policy *p,
                         const struct handler_opt *wv, size_t wn, struct config_module *m, char *err,
                         size_t errlen)
 {
@@ -1089,6 +1126,8 @@ static int module_build(const config_setting_t *s, const struct config_policy *p
         errf(err, errlen, "invalid stream handler filter config for handler '%s': %s", key, why);
         goto fail;
     }
+    if (!stage_spend(st, wv, wn, err, errlen))
+        goto fail;
     for (size_t i = 0; i < wn; i++) {
         struct handler_opt o;
         if (opt_copy(&o, &wv[i]) < 0 || opts_put(&m->opts, &m->nopts, &o) < 0)
@@ -1103,7 +1142,7 @@ fail:
 }
 
 /* One policy, in pktvisor's order of checks, into p (cleared on error). */
-static int policy_build(const struct stage *st, const config_setting_t *s, struct config_policy *p,
+static int policy_build(struct stage *st, const config_setting_t *s, struct config_policy *p,
                         char *err, size_t errlen)
 {
     const char *name = key_of(s);
@@ -1159,6 +1198,8 @@ static int policy_build(const struct stage *st, const config_setting_t *s, struc
         goto nomem;
 
     bool pcap = strcmp(tap->input_type, "pcap") == 0;
+    if (!stage_spend(st, tap->config, tap->nconfig, err, errlen))
+        goto fail;
     for (size_t i = 0; i < tap->nconfig; i++) {
         struct handler_opt o;
         if (opt_copy(&o, &tap->config[i]) < 0 || opts_put(&p->input_config, &p->ninput_config, &o))
@@ -1208,7 +1249,7 @@ static int policy_build(const struct stage *st, const config_setting_t *s, struc
     if (nm > 0 && !(p->modules = calloc((size_t)nm, sizeof(*p->modules))))
         goto nomem;
     for (int i = 0; i < nm; i++) {
-        if (module_build(config_setting_get_elem(mods, (unsigned)i), p, wv, wn,
+        if (module_build(st, config_setting_get_elem(mods, (unsigned)i), p, wv, wn,
                          &p->modules[p->nmodules], err, errlen) < 0)
             goto fail;
         p->nmodules++;

@@ -18,7 +18,10 @@
  *      undoes this, and libconfig-syntax files spell such names "*_name".
  *      Limits for hostile input: CONFIG_MAX_INPUT bytes, CONFIG_MAX_DEPTH
  *      nested maps/sequences, CONFIG_MAX_NODES nodes; the input must be
- *      UTF-8 without NUL bytes; libconfig's @include is refused.
+ *      UTF-8 without NUL bytes; libconfig's @include is refused.  Because
+ *      merging copies tap config into every policy and window_config into
+ *      every module, a config map holds at most CONFIG_MAX_OPTS keys and a
+ *      document expands to at most CONFIG_MAX_UNITS options.
  *   2. config_add_*(): tree -> struct visor_config, one validation path for
  *      the file, the IFACE shortcut (SPEC 1.1 step 7, built as a tree) and
  *      the admin API's POST /api/v1/policies.  Every config_add_* call is
@@ -37,6 +40,7 @@
  * them as int >= 0 -> HOPT_UINT, bool -> HOPT_BOOL, string -> HOPT_STRING
  * (strings are not re-typed), array or list of strings -> HOPT_LIST; a
  * nested group, a float or a negative number is "invalid value for key: K".
+ * An empty list has nlist 0 and list NULL.
  *
  * Tap input types: "pcap" and "mock" (SPEC 5 lists both as available in
  * pktvisor 3.3; "mock" needs no config keys, what it generates is the
@@ -67,6 +71,8 @@
 #define CONFIG_MAX_DEPTH 32            /* nested maps and sequences */
 #define CONFIG_MAX_NODES 10000         /* maps, sequences and scalars */
 #define CONFIG_NAME_MAX  63            /* so "<policy>-<key>" fits handler name[128] */
+#define CONFIG_MAX_OPTS  64            /* keys in one config/filter/window_config map */
+#define CONFIG_MAX_UNITS 100000        /* options + list elements after merging */
 
 #define CONFIG_PERIODS_DEFAULT     5
 #define CONFIG_PERIODS_MAX         10
