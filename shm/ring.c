@@ -20,25 +20,12 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "log.h"
 
 #define REC_HDR     ((uint32_t)sizeof(struct ring_rec))
 #define JUMP_TRIES  16
 #define READ_TRIES  4
 #define MAX_DATA_SZ (UINT64_C(1) << 40)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static inline uint32_t rec_len(uint32_t caplen)
 {
@@ -113,35 +100,35 @@ static struct ring *ring_wrap(struct segment *seg, char *err, size_t errlen)
     struct ring *r;
 
     if (avail < sizeof(*h)) {
-        set_err(err, errlen, "ring: segment too small for a ring header");
+        err_set(err, errlen, "ring: segment too small for a ring header");
         return NULL;
     }
     if (h->data_size < RING_MIN_SIZE || h->data_size > MAX_DATA_SZ ||
         (h->data_size & (h->data_size - 1)) != 0) {
-        set_err(err, errlen, "ring: data size %" PRIu64 " is not a power of two >= %u",
+        err_set(err, errlen, "ring: data size %" PRIu64 " is not a power of two >= %u",
                 h->data_size, RING_MIN_SIZE);
         return NULL;
     }
     if (h->data_off < sizeof(*h) || h->data_off % 64 != 0 || h->data_off > avail ||
         h->data_size > avail - h->data_off) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ring: data area (offset %" PRIu64 ", %" PRIu64 " bytes) outside the segment",
                 h->data_off, h->data_size);
         return NULL;
     }
     if (h->max_record < rec_len(0) + 8 || h->max_record > h->data_size / 4 ||
         h->max_record % 8 != 0) {
-        set_err(err, errlen, "ring: bad maximum record size %" PRIu32, h->max_record);
+        err_set(err, errlen, "ring: bad maximum record size %" PRIu32, h->max_record);
         return NULL;
     }
     if (h->max_consumers != RING_MAX_CONSUMERS) {
-        set_err(err, errlen, "ring: %" PRIu32 " consumer slots, this build has %d",
+        err_set(err, errlen, "ring: %" PRIu32 " consumer slots, this build has %d",
                 h->max_consumers, RING_MAX_CONSUMERS);
         return NULL;
     }
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        set_err(err, errlen, "ring: out of memory");
+        err_set(err, errlen, "ring: out of memory");
         return NULL;
     }
     r->seg = seg;
@@ -164,12 +151,12 @@ struct ring *ring_create(const char *name, uint64_t data_size, char *err, size_t
     if (data_size == 0)
         data_size = RING_DEFAULT_SIZE;
     if (data_size < RING_MIN_SIZE || data_size > MAX_DATA_SZ || (data_size & (data_size - 1))) {
-        set_err(err, errlen, "ring %s: size %" PRIu64 " is not a power of two in [%u, 2^40]", name,
+        err_set(err, errlen, "ring %s: size %" PRIu64 " is not a power of two in [%u, 2^40]", name,
                 data_size, RING_MIN_SIZE);
         return NULL;
     }
     if (data_size > SIZE_MAX - SEGMENT_PAYLOAD_OFF - hdr_size) {
-        set_err(err, errlen, "ring %s: size %" PRIu64 " too large", name, data_size);
+        err_set(err, errlen, "ring %s: size %" PRIu64 " too large", name, data_size);
         return NULL;
     }
     seg = segment_create(name, SEGMENT_PAYLOAD_OFF + hdr_size + (size_t)data_size,
@@ -235,14 +222,14 @@ int ring_producer_init(struct ring *r, char *err, size_t errlen)
     uint64_t wp, t, seq;
 
     if (!r->seg->writable) {
-        set_err(err, errlen, "ring: the producer needs a writable mapping");
+        err_set(err, errlen, "ring: the producer needs a writable mapping");
         return -1;
     }
     wp = atomic_load_explicit(&h->write_pos, memory_order_acquire);
     t = atomic_load_explicit(&h->tail_pos, memory_order_relaxed);
     seq = atomic_load_explicit(&h->records, memory_order_relaxed);
     if (t > wp || wp - t > r->size) {
-        set_err(err, errlen, "ring: tail %" PRIu64 " and write position %" PRIu64 " disagree", t,
+        err_set(err, errlen, "ring: tail %" PRIu64 " and write position %" PRIu64 " disagree", t,
                 wp);
         return -1;
     }
@@ -256,7 +243,7 @@ int ring_producer_init(struct ring *r, char *err, size_t errlen)
             break;
         rec_load(r, t, &rec);
         if (rec.reclen < REC_HDR || rec.reclen % 8 || rec.reclen > wp - t) {
-            set_err(err, errlen, "ring: corrupt record at position %" PRIu64, t);
+            err_set(err, errlen, "ring: corrupt record at position %" PRIu64, t);
             return -1;
         }
         seq = (rec.flags & RING_REC_PAD) ? rec.seq : rec.seq + 1;
@@ -567,13 +554,13 @@ static int cursor_check(struct ring *r, const struct ring_cursor *cur, char *err
     struct ring_rec rec;
 
     if (cur->pos > wp) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ring: cursor position %" PRIu64 " is beyond the write position %" PRIu64, cur->pos,
                 wp);
         return -1;
     }
     if ((cur->pos & 7) != 0) {
-        set_err(err, errlen, "ring: cursor position %" PRIu64 " is not a record start", cur->pos);
+        err_set(err, errlen, "ring: cursor position %" PRIu64 " is not a record start", cur->pos);
         return -1;
     }
     if (pos >= wp)
@@ -583,7 +570,7 @@ static int cursor_check(struct ring *r, const struct ring_cursor *cur, char *err
     if (atomic_load_explicit(&h->reserve_pos, memory_order_relaxed) > pos + r->size)
         return 0;
     if (rec.seq != cur->seq) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ring: cursor says seq %" PRIu64 " at position %" PRIu64 ", the ring has %" PRIu64,
                 cur->seq, cur->pos, rec.seq);
         return -1;
@@ -599,12 +586,12 @@ int ring_consumer_open(struct ring *r, unsigned slot, enum ring_start how,
     struct ring_slot *s;
 
     if (slot >= RING_MAX_CONSUMERS) {
-        set_err(err, errlen, "ring: consumer slot %u out of range (max %d)", slot,
+        err_set(err, errlen, "ring: consumer slot %u out of range (max %d)", slot,
                 RING_MAX_CONSUMERS);
         return -1;
     }
     if (!r->seg->writable) {
-        set_err(err, errlen, "ring: a consumer needs a writable mapping for its slot");
+        err_set(err, errlen, "ring: a consumer needs a writable mapping for its slot");
         return -1;
     }
     s = &h->slots[slot];
@@ -623,7 +610,7 @@ int ring_consumer_open(struct ring *r, unsigned slot, enum ring_start how,
         break;
     case RING_START_COMMITTED:
         if (cursor_read(s, &c->cur) == -1) {
-            set_err(err, errlen, "ring: slot %u has no committed cursor", slot);
+            err_set(err, errlen, "ring: slot %u has no committed cursor", slot);
             return -1;
         }
         if (cursor_check(r, &c->cur, err, errlen) == -1)
@@ -638,7 +625,7 @@ int ring_consumer_open(struct ring *r, unsigned slot, enum ring_start how,
         c->seq_known = true;
         break;
     default:
-        set_err(err, errlen, "ring: unknown start mode %d", (int)how);
+        err_set(err, errlen, "ring: unknown start mode %d", (int)how);
         return -1;
     }
     atomic_store_explicit(&s->pid, (int32_t)getpid(), memory_order_relaxed);

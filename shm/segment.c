@@ -15,22 +15,9 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "log.h"
 #include "metric.h"
 #include "segment.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static struct segment *segment_wrap(int fd, size_t size, bool writable, char *err, size_t errlen)
 {
@@ -38,12 +25,12 @@ static struct segment *segment_wrap(int fd, size_t size, bool writable, char *er
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 
     if (s == NULL) {
-        set_err(err, errlen, "segment: out of memory");
+        err_set(err, errlen, "segment: out of memory");
         return NULL;
     }
     s->base = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
     if (s->base == MAP_FAILED) {
-        set_err(err, errlen, "segment: mmap %zu bytes: %s", size, strerror(errno));
+        err_set(err, errlen, "segment: mmap %zu bytes: %s", size, strerror(errno));
         free(s);
         return NULL;
     }
@@ -64,24 +51,24 @@ struct segment *segment_create(const char *name, size_t size, enum segment_kind 
     if (page <= 0)
         page = 4096;
     if (size < SEGMENT_PAYLOAD_OFF || size > SIZE_MAX - (size_t)page) {
-        set_err(err, errlen, "segment %s: bad size %zu", name, size);
+        err_set(err, errlen, "segment %s: bad size %zu", name, size);
         return NULL;
     }
     size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
 
     fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd == -1) {
-        set_err(err, errlen, "segment %s: memfd_create: %s", name, strerror(errno));
+        err_set(err, errlen, "segment %s: memfd_create: %s", name, strerror(errno));
         return NULL;
     }
     if (ftruncate(fd, (off_t)size) == -1) {
-        set_err(err, errlen, "segment %s: ftruncate %zu: %s", name, size, strerror(errno));
+        err_set(err, errlen, "segment %s: ftruncate %zu: %s", name, size, strerror(errno));
         close(fd);
         return NULL;
     }
     /* Fixed size from now on: a child that shrank it would SIGBUS the others. */
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == -1) {
-        set_err(err, errlen, "segment %s: sealing: %s", name, strerror(errno));
+        err_set(err, errlen, "segment %s: sealing: %s", name, strerror(errno));
         close(fd);
         return NULL;
     }
@@ -110,21 +97,21 @@ struct segment *segment_map(int fd, bool writable, char *err, size_t errlen)
     int own;
 
     if (fstat(fd, &st) == -1) {
-        set_err(err, errlen, "segment fd %d: fstat: %s", fd, strerror(errno));
+        err_set(err, errlen, "segment fd %d: fstat: %s", fd, strerror(errno));
         return NULL;
     }
     if (st.st_size < (off_t)SEGMENT_PAYLOAD_OFF) {
-        set_err(err, errlen, "segment fd %d: %jd bytes, smaller than a segment header", fd,
+        err_set(err, errlen, "segment fd %d: %jd bytes, smaller than a segment header", fd,
                 (intmax_t)st.st_size);
         return NULL;
     }
     if ((uintmax_t)st.st_size > SIZE_MAX) {
-        set_err(err, errlen, "segment fd %d: too large to map", fd);
+        err_set(err, errlen, "segment fd %d: too large to map", fd);
         return NULL;
     }
     own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own == -1) {
-        set_err(err, errlen, "segment fd %d: dup: %s", fd, strerror(errno));
+        err_set(err, errlen, "segment fd %d: dup: %s", fd, strerror(errno));
         return NULL;
     }
     s = segment_wrap(own, (size_t)st.st_size, writable, err, errlen);
@@ -154,38 +141,38 @@ int segment_validate(const struct segment *s, enum segment_kind kind, uint64_t s
     const struct segment_hdr *h = segment_hdr(s);
 
     if (s->size < SEGMENT_PAYLOAD_OFF) {
-        set_err(err, errlen, "segment: %zu bytes, smaller than a header", s->size);
+        err_set(err, errlen, "segment: %zu bytes, smaller than a header", s->size);
         return -1;
     }
     if (h->magic != SEGMENT_MAGIC) {
-        set_err(err, errlen, "segment: bad magic 0x%016" PRIx64 " (not a pktvisor segment)",
+        err_set(err, errlen, "segment: bad magic 0x%016" PRIx64 " (not a pktvisor segment)",
                 h->magic);
         return -1;
     }
     if (h->layout_version != SEGMENT_LAYOUT_VERSION) {
-        set_err(err, errlen, "segment: layout version %" PRIu32 ", this build reads %u",
+        err_set(err, errlen, "segment: layout version %" PRIu32 ", this build reads %u",
                 h->layout_version, SEGMENT_LAYOUT_VERSION);
         return -1;
     }
     if (h->kind != (uint32_t)kind) {
-        set_err(err, errlen, "segment: kind %s (%" PRIu32 "), expected %s (%u)", kind_name(h->kind),
+        err_set(err, errlen, "segment: kind %s (%" PRIu32 "), expected %s (%u)", kind_name(h->kind),
                 h->kind, kind_name((uint32_t)kind), (unsigned)kind);
         return -1;
     }
     if (h->schema_hash != schema_hash) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "segment: schema hash %016" PRIx64 ", this build has %016" PRIx64
                 " (written by a different build)",
                 h->schema_hash, schema_hash);
         return -1;
     }
     if (h->size != s->size) {
-        set_err(err, errlen, "segment: header says %" PRIu64 " bytes, mapping has %zu", h->size,
+        err_set(err, errlen, "segment: header says %" PRIu64 " bytes, mapping has %zu", h->size,
                 s->size);
         return -1;
     }
     if (h->payload_off != SEGMENT_PAYLOAD_OFF) {
-        set_err(err, errlen, "segment: payload offset %" PRIu64 ", expected %u", h->payload_off,
+        err_set(err, errlen, "segment: payload offset %" PRIu64 ", expected %u", h->payload_off,
                 SEGMENT_PAYLOAD_OFF);
         return -1;
     }

@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "snapshot.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "log.h"
 
 static size_t slot_stride(size_t blob_size)
 {
@@ -55,11 +42,11 @@ static uint64_t slot_gen(uint64_t seq)
 static int check_mem(void *mem, size_t memlen, size_t blob_size, char *err, size_t errlen)
 {
     if (((uintptr_t)mem & 63) != 0) {
-        set_err(err, errlen, "snapshot: area not 64-byte aligned");
+        err_set(err, errlen, "snapshot: area not 64-byte aligned");
         return -1;
     }
     if (blob_size == 0 || blob_size > (SIZE_MAX >> 4) || memlen < snap_area_size(blob_size)) {
-        set_err(err, errlen, "snapshot: %zu bytes cannot hold %d slots of %zu bytes", memlen,
+        err_set(err, errlen, "snapshot: %zu bytes cannot hold %d slots of %zu bytes", memlen,
                 SNAP_SLOTS, blob_size);
         return -1;
     }
@@ -91,13 +78,13 @@ int snap_attach(struct snap *s, void *mem, size_t memlen, size_t blob_size, char
     if (check_mem(mem, memlen, blob_size, err, errlen) == -1)
         return -1;
     if (a->magic != SNAP_MAGIC) {
-        set_err(err, errlen, "snapshot: bad magic 0x%016" PRIx64 " (area not initialised?)",
+        err_set(err, errlen, "snapshot: bad magic 0x%016" PRIx64 " (area not initialised?)",
                 a->magic);
         return -1;
     }
     if (a->nslots != SNAP_SLOTS || a->blob_size != blob_size ||
         a->slot_stride != slot_stride(blob_size)) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "snapshot: area has %" PRIu32 " slots of %" PRIu64 " bytes, expected %d of %zu",
                 a->nslots, a->blob_size, SNAP_SLOTS, blob_size);
         return -1;

@@ -2,6 +2,7 @@
  * hostspec.c - parse -H host CIDR lists and classify packet direction.
  */
 #include "hostspec.h"
+#include "log.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -9,20 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void make_mask(uint8_t mask[16], unsigned prefix)
 {
@@ -102,11 +89,11 @@ static int parse_entry(struct hostspec *hs, const char *s, size_t len, char *err
         }
     }
     if (len == 0) {
-        set_err(err, errlen, "invalid CIDR: empty entry (expected ADDRESS/PREFIX)");
+        err_set(err, errlen, "invalid CIDR: empty entry (expected ADDRESS/PREFIX)");
         return -1;
     }
     if (n_slash != 1) {
-        set_err(err, errlen, "invalid CIDR: %.*s (expected ADDRESS/PREFIX)", (int)len, s);
+        err_set(err, errlen, "invalid CIDR: %.*s (expected ADDRESS/PREFIX)", (int)len, s);
         return -1;
     }
 
@@ -117,17 +104,17 @@ static int parse_entry(struct hostspec *hs, const char *s, size_t len, char *err
         abuf[alen] = '\0';
     }
     if (alen >= sizeof(abuf) || inet_pton(v6 ? AF_INET6 : AF_INET, abuf, addr) != 1) {
-        set_err(err, errlen, "invalid %s address: %.*s", v6 ? "IPv6" : "IPv4", (int)alen, s);
+        err_set(err, errlen, "invalid %s address: %.*s", v6 ? "IPv6" : "IPv4", (int)alen, s);
         return -1;
     }
 
     if (parse_prefix(slash + 1, len - alen - 1, &prefix) != 0) {
-        set_err(err, errlen, "invalid prefix length in CIDR: %.*s", (int)len, s);
+        err_set(err, errlen, "invalid prefix length in CIDR: %.*s", (int)len, s);
         return -1;
     }
     if (v6) {
         if (prefix < 0 || prefix > 128) {
-            set_err(err, errlen, "IPv6 prefix length out of range 0..128 in CIDR: %.*s", (int)len,
+            err_set(err, errlen, "IPv6 prefix length out of range 0..128 in CIDR: %.*s", (int)len,
                     s);
             return -1;
         }
@@ -138,7 +125,7 @@ static int parse_entry(struct hostspec *hs, const char *s, size_t len, char *err
     }
 
     if (hostspec_append(hs, v6 ? 6 : 4, addr, (unsigned)prefix) != 0) {
-        set_err(err, errlen, "too many host CIDRs (at most %d)", HOSTSPEC_MAX);
+        err_set(err, errlen, "too many host CIDRs (at most %d)", HOSTSPEC_MAX);
         return -1;
     }
     return 0;

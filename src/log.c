@@ -94,6 +94,16 @@ static void vlog(int pri, const char *fmt, va_list ap, int err)
         errno = saved;                                                                             \
     } while (0)
 
+void err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
 void log_warn(const char *fmt, ...)
 {
     LOG_BODY(LOG_WARNING, errno);

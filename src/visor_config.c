@@ -12,20 +12,9 @@
 #include <yaml.h>
 
 #include "visor_config.h"
+#include "log.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *str_printf(const char *fmt, ...)
@@ -208,11 +197,11 @@ static int yaml_reject_extras(const char *anchor, const char *tag, size_t line, 
                               size_t errlen)
 {
     if (anchor) {
-        errf(err, errlen, "YAML anchors are not supported (line %zu)", line);
+        err_set(err, errlen, "YAML anchors are not supported (line %zu)", line);
         return -1;
     }
     if (tag) {
-        errf(err, errlen, "YAML tags are not supported (line %zu)", line);
+        err_set(err, errlen, "YAML tags are not supported (line %zu)", line);
         return -1;
     }
     return 0;
@@ -228,7 +217,7 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
     int rc = -1;
 
     if (!yaml_parser_initialize(&p)) {
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -237,14 +226,14 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
     while (!done) {
         if (!yaml_parser_parse(&p, &ev)) {
             if (p.error == YAML_MEMORY_ERROR)
-                errf(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
             else if (p.error == YAML_READER_ERROR)
-                errf(err, errlen, "YAML error at byte %zu: %s", p.problem_offset,
-                     p.problem ? p.problem : "unreadable input");
+                err_set(err, errlen, "YAML error at byte %zu: %s", p.problem_offset,
+                        p.problem ? p.problem : "unreadable input");
             else
-                errf(err, errlen, "YAML syntax error at line %zu column %zu: %s",
-                     p.problem_mark.line + 1, p.problem_mark.column + 1,
-                     p.problem ? p.problem : "unknown problem");
+                err_set(err, errlen, "YAML syntax error at line %zu column %zu: %s",
+                        p.problem_mark.line + 1, p.problem_mark.column + 1,
+                        p.problem ? p.problem : "unknown problem");
             goto out;
         }
         have_ev = true;
@@ -261,18 +250,18 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (have_doc) {
-                errf(err, errlen, "multiple YAML documents are not supported (line %zu)", line);
+                err_set(err, errlen, "multiple YAML documents are not supported (line %zu)", line);
                 goto out;
             }
             have_doc = true;
             if (ev.data.document_start.tag_directives.start !=
                 ev.data.document_start.tag_directives.end) {
-                errf(err, errlen, "YAML tags are not supported (line %zu)", line);
+                err_set(err, errlen, "YAML tags are not supported (line %zu)", line);
                 goto out;
             }
             break;
         case YAML_ALIAS_EVENT:
-            errf(err, errlen, "YAML aliases are not supported (line %zu)", line);
+            err_set(err, errlen, "YAML aliases are not supported (line %zu)", line);
             goto out;
         case YAML_SCALAR_EVENT: {
             const char *v = (const char *)ev.data.scalar.value;
@@ -281,38 +270,38 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
                                    (const char *)ev.data.scalar.tag, line, err, errlen) < 0)
                 goto out;
             if (++nodes > CONFIG_MAX_NODES) {
-                errf(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
+                err_set(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
                 goto out;
             }
             if (!top) {
-                errf(err, errlen, "invalid schema");
+                err_set(err, errlen, "invalid schema");
                 goto out;
             }
             if (memchr(v, '\0', vlen)) {
-                errf(err, errlen, "NUL character in YAML scalar (line %zu)", line);
+                err_set(err, errlen, "NUL character in YAML scalar (line %zu)", line);
                 goto out;
             }
             if (top->is_map && !top->key) {
                 if (!name_ok_n(v, vlen)) {
-                    errf(err, errlen,
-                         "invalid key '%.*s' (line %zu): keys must match "
-                         "[a-zA-Z_][a-zA-Z0-9_-]* and have at most %d characters",
-                         (int)(vlen > 64 ? 64 : vlen), v, line, CONFIG_NAME_MAX);
+                    err_set(err, errlen,
+                            "invalid key '%.*s' (line %zu): keys must match "
+                            "[a-zA-Z_][a-zA-Z0-9_-]* and have at most %d characters",
+                            (int)(vlen > 64 ? 64 : vlen), v, line, CONFIG_NAME_MAX);
                     goto out;
                 }
                 top->key = str_printf("%s%s", v[0] == '_' ? "*" : "", v);
                 if (!top->key) {
-                    errf(err, errlen, "out of memory");
+                    err_set(err, errlen, "out of memory");
                     goto out;
                 }
                 if (config_setting_get_member(top->set, top->key)) {
-                    errf(err, errlen, "duplicate key '%s' (line %zu)", v, line);
+                    err_set(err, errlen, "duplicate key '%s' (line %zu)", v, line);
                     goto out;
                 }
                 break;
             }
             if (!yaml_add_scalar(top->set, top->is_map ? top->key : NULL, v, vlen, top->is_map)) {
-                errf(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 goto out;
             }
             free(top->key);
@@ -330,29 +319,29 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
             if (yaml_reject_extras(anchor, tag, line, err, errlen) < 0)
                 goto out;
             if (++nodes > CONFIG_MAX_NODES) {
-                errf(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
+                err_set(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
                 goto out;
             }
             if (depth == CONFIG_MAX_DEPTH) {
-                errf(err, errlen, "configuration nested deeper than %d levels (line %zu)",
-                     CONFIG_MAX_DEPTH, line);
+                err_set(err, errlen, "configuration nested deeper than %d levels (line %zu)",
+                        CONFIG_MAX_DEPTH, line);
                 goto out;
             }
             if (!top) {
                 if (!is_map || have_root) {
-                    errf(err, errlen, "invalid schema");
+                    err_set(err, errlen, "invalid schema");
                     goto out;
                 }
                 have_root = true;
                 s = config_root_setting(tree);
             } else if (top->is_map && !top->key) {
-                errf(err, errlen, "YAML keys must be scalars (line %zu)", line);
+                err_set(err, errlen, "YAML keys must be scalars (line %zu)", line);
                 goto out;
             } else {
                 s = config_setting_add(top->set, top->is_map ? top->key : NULL,
                                        is_map ? CONFIG_TYPE_GROUP : CONFIG_TYPE_LIST);
                 if (!s) {
-                    errf(err, errlen, "out of memory");
+                    err_set(err, errlen, "out of memory");
                     goto out;
                 }
                 free(top->key);
@@ -373,7 +362,7 @@ static int yaml_to_tree(const char *text, size_t len, config_t *tree, char *err,
         have_ev = false;
     }
     if (!have_doc) {
-        errf(err, errlen, "empty configuration");
+        err_set(err, errlen, "empty configuration");
         goto out;
     }
     rc = 0;
@@ -414,7 +403,7 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
         if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v')
             continue;
         if (line_start && c == '@' && len - i >= 8 && memcmp(t + i, "@include", 8) == 0) {
-            errf(err, errlen, "libconfig @include is not allowed (line %zu)", line);
+            err_set(err, errlen, "libconfig @include is not allowed (line %zu)", line);
             return -1;
         }
         line_start = false;
@@ -434,7 +423,7 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
             bool in_seq = depth && (open[depth - 1] == '[' || open[depth - 1] == '(');
             if (!(prev == '=' || prev == ':' || prev == '"' ||
                   (in_seq && (prev == '[' || prev == '(' || prev == ',')))) {
-                errf(err, errlen, "libconfig syntax error at line %zu: misplaced string", line);
+                err_set(err, errlen, "libconfig syntax error at line %zu: misplaced string", line);
                 return -1;
             }
             for (i++; i < len && t[i] != '"'; i++) {
@@ -448,8 +437,8 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
         } else if (c == '{' || c == '(' || c == '[') {
             nodes += c != '{'; /* a group is counted by its '=', a list's first element here */
             if (depth + 1 >= CONFIG_MAX_DEPTH) {
-                errf(err, errlen, "configuration nested deeper than %d levels (line %zu)",
-                     CONFIG_MAX_DEPTH, line);
+                err_set(err, errlen, "configuration nested deeper than %d levels (line %zu)",
+                        CONFIG_MAX_DEPTH, line);
                 return -1;
             }
             open[depth++] = c;
@@ -459,7 +448,7 @@ static int libconfig_prescan(const char *t, size_t len, char *err, size_t errlen
         }
         prev = c;
         if (nodes > CONFIG_MAX_NODES) {
-            errf(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
+            err_set(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
             return -1;
         }
     }
@@ -472,7 +461,7 @@ static int libconfig_to_tree(const char *text, size_t len, config_t *tree, char 
         return -1;
     char *buf = malloc(len + 1);
     if (!buf) {
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     memcpy(buf, text, len);
@@ -480,8 +469,8 @@ static int libconfig_to_tree(const char *text, size_t len, config_t *tree, char 
     int ok = config_read_string(tree, buf);
     free(buf);
     if (ok != CONFIG_TRUE) {
-        errf(err, errlen, "libconfig syntax error at line %d: %s", config_error_line(tree),
-             config_error_text(tree) ? config_error_text(tree) : "unknown error");
+        err_set(err, errlen, "libconfig syntax error at line %d: %s", config_error_line(tree),
+                config_error_text(tree) ? config_error_text(tree) : "unknown error");
         return -1;
     }
     return 0;
@@ -492,13 +481,13 @@ static int tree_check(const config_setting_t *s, size_t level, size_t *nodes, ch
                       size_t errlen)
 {
     if (++*nodes > CONFIG_MAX_NODES) {
-        errf(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
+        err_set(err, errlen, "configuration has more than %d nodes", CONFIG_MAX_NODES);
         return -1;
     }
     if (!config_setting_is_aggregate(s))
         return 0;
     if (level > CONFIG_MAX_DEPTH) {
-        errf(err, errlen, "configuration nested deeper than %d levels", CONFIG_MAX_DEPTH);
+        err_set(err, errlen, "configuration nested deeper than %d levels", CONFIG_MAX_DEPTH);
         return -1;
     }
     int n = config_setting_length(s);
@@ -539,19 +528,19 @@ int config_parse(const char *text, size_t len, enum config_format fmt, config_t 
                  size_t errlen)
 {
     if (!text || !tree) {
-        errf(err, errlen, "no configuration");
+        err_set(err, errlen, "no configuration");
         return -1;
     }
     if (len > CONFIG_MAX_INPUT) {
-        errf(err, errlen, "configuration larger than %d bytes", CONFIG_MAX_INPUT);
+        err_set(err, errlen, "configuration larger than %d bytes", CONFIG_MAX_INPUT);
         return -1;
     }
     if (memchr(text, '\0', len)) {
-        errf(err, errlen, "configuration contains a NUL byte");
+        err_set(err, errlen, "configuration contains a NUL byte");
         return -1;
     }
     if (!utf8_valid((const unsigned char *)text, len)) {
-        errf(err, errlen, "configuration is not valid UTF-8");
+        err_set(err, errlen, "configuration is not valid UTF-8");
         return -1;
     }
     if (fmt == CONFIG_FORMAT_AUTO)
@@ -716,12 +705,12 @@ static int opts_merge(const config_setting_t *g, struct handler_opt **v, size_t 
                       size_t whylen)
 {
     if (!is_group(g)) {
-        errf(why, whylen, "expecting a map");
+        err_set(why, whylen, "expecting a map");
         return -1;
     }
     int len = config_setting_length(g);
     if (len > CONFIG_MAX_OPTS) {
-        errf(why, whylen, "more than %d keys", CONFIG_MAX_OPTS);
+        err_set(why, whylen, "more than %d keys", CONFIG_MAX_OPTS);
         return -1;
     }
     for (int i = 0; i < len; i++) {
@@ -729,11 +718,11 @@ static int opts_merge(const config_setting_t *g, struct handler_opt **v, size_t 
         struct handler_opt o;
         int rc = opt_from_setting(s, &o);
         if (rc == OPT_INVALID) {
-            errf(why, whylen, "invalid value for key: %s", key_of(s));
+            err_set(why, whylen, "invalid value for key: %s", key_of(s));
             return -1;
         }
         if (rc == OPT_NOMEM || opts_put(v, n, &o) < 0) {
-            errf(why, whylen, "out of memory");
+            err_set(why, whylen, "out of memory");
             return -1;
         }
     }
@@ -769,7 +758,7 @@ static int input_keys_check(const struct handler_opt *v, size_t n, char *why, si
             ok = strcmp(o->s, "libpcap") == 0 || strcmp(o->s, "af_packet") == 0 ||
                  strcmp(o->s, "mock") == 0;
         if (!ok) {
-            errf(why, whylen, "invalid value for key: %s", o->key);
+            err_set(why, whylen, "invalid value for key: %s", o->key);
             return -1;
         }
     }
@@ -791,7 +780,7 @@ static int input_merge(const config_setting_t *g, bool pcap, struct handler_opt 
         struct handler_opt o = sec[i];
         sec[i] = (struct handler_opt){0};
         if (opts_put(v, n, &o) < 0) {
-            errf(why, whylen, "out of memory");
+            err_set(why, whylen, "out of memory");
             goto out;
         }
     }
@@ -906,7 +895,7 @@ static bool stage_spend(struct stage *st, const struct handler_opt *v, size_t n,
     for (size_t i = 0; i < n; i++)
         st->units += 1 + v[i].nlist;
     if (st->units > CONFIG_MAX_UNITS) {
-        errf(err, errlen, "configuration expands to more than %d options", CONFIG_MAX_UNITS);
+        err_set(err, errlen, "configuration expands to more than %d options", CONFIG_MAX_UNITS);
         return false;
     }
     return true;
@@ -958,21 +947,21 @@ static int tap_build(const config_setting_t *s, struct config_tap *t, char *err,
     char buf[32], why[256];
     memset(t, 0, sizeof(*t));
     if (!name_ok(name)) {
-        errf(err, errlen, "invalid tap name '%s'", name);
+        err_set(err, errlen, "invalid tap name '%s'", name);
         return -1;
     }
     if (!is_group(s)) {
-        errf(err, errlen, "expecting tap configuration map");
+        err_set(err, errlen, "expecting tap configuration map");
         return -1;
     }
     const char *type = scalar_text(member(s, "input_type"), buf, sizeof(buf));
     if (!type) {
-        errf(err, errlen, "missing or invalid tap type key 'input_type'");
+        err_set(err, errlen, "missing or invalid tap type key 'input_type'");
         return -1;
     }
     if (!in_list(type, input_types, sizeof(input_types) / sizeof(input_types[0]))) {
-        errf(err, errlen, "Tap '%s' requires input stream type '%s' which is not available", name,
-             type);
+        err_set(err, errlen, "Tap '%s' requires input stream type '%s' which is not available",
+                name, type);
         return -1;
     }
     if (!(t->name = strdup(name)) || !(t->input_type = strdup(type)))
@@ -980,18 +969,18 @@ static int tap_build(const config_setting_t *s, struct config_tap *t, char *err,
     const config_setting_t *cfg = member(s, "config");
     if (cfg) {
         if (!is_group(cfg)) {
-            errf(err, errlen, "tap configuration is not a map");
+            err_set(err, errlen, "tap configuration is not a map");
             goto fail;
         }
         if (input_merge(cfg, strcmp(type, "pcap") == 0, &t->config, &t->nconfig, why, sizeof(why)) <
             0) {
-            errf(err, errlen, "%s", why);
+            err_set(err, errlen, "%s", why);
             goto fail;
         }
     }
     return 0;
 nomem:
-    errf(err, errlen, "out of memory");
+    err_set(err, errlen, "out of memory");
 fail:
     tap_clear(t);
     return -1;
@@ -1029,19 +1018,19 @@ static int input_usable(const struct config_policy *p, char *why, size_t whylen)
     if (strcmp(p->input_type, "pcap") != 0)
         return 0;
     if (iface && file) {
-        errf(why, whylen, "config keys 'iface' and 'pcap_file' are mutually exclusive");
+        err_set(why, whylen, "config keys 'iface' and 'pcap_file' are mutually exclusive");
         return -1;
     }
     if (file && in->pcap_source) {
-        errf(why, whylen, "config key 'pcap_source' does not apply to 'pcap_file'");
+        err_set(why, whylen, "config key 'pcap_source' does not apply to 'pcap_file'");
         return -1;
     }
     if (!iface && !file && !mock) {
-        errf(why, whylen, "missing config key 'iface' (or 'pcap_file')");
+        err_set(why, whylen, "missing config key 'iface' (or 'pcap_file')");
         return -1;
     }
     if (config_opt_find(p->input_config, p->ninput_config, "replay_pps") && !file) {
-        errf(why, whylen, "config key 'replay_pps' requires 'pcap_file'");
+        err_set(why, whylen, "config key 'replay_pps' requires 'pcap_file'");
         return -1;
     }
     return 0;
@@ -1061,7 +1050,7 @@ static int window_build(const config_setting_t *handlers, struct config_policy *
     const config_setting_t *w = member(handlers, "window_config");
     if (w) {
         if (opts_merge(w, wv, wn, why, sizeof(why)) < 0) {
-            errf(err, errlen, "invalid stream handler window config: %s", why);
+            err_set(err, errlen, "invalid stream handler window config: %s", why);
             return -1;
         }
         static const char *const keys[] = {"num_periods", "deep_sample_rate"};
@@ -1070,8 +1059,8 @@ static int window_build(const config_setting_t *handlers, struct config_policy *
             if (!o)
                 continue;
             if (o->type != HOPT_UINT) {
-                errf(err, errlen, "invalid stream handler window config: invalid value for key: %s",
-                     keys[i]);
+                err_set(err, errlen,
+                        "invalid stream handler window config: invalid value for key: %s", keys[i]);
                 return -1;
             }
             if (i == 0)
@@ -1082,7 +1071,7 @@ static int window_build(const config_setting_t *handlers, struct config_policy *
     }
     if (opts_put_uint(wv, wn, "num_periods", p->window.num_periods) < 0 ||
         opts_put_uint(wv, wn, "deep_sample_rate", p->window.deep_sample_rate) < 0) {
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -1096,21 +1085,21 @@ static int module_build(struct stage *st, const config_setting_t *s, const struc
     char buf[32], why[256];
     memset(m, 0, sizeof(*m));
     if (!name_ok(key)) {
-        errf(err, errlen, "invalid handler module name '%s'", key);
+        err_set(err, errlen, "invalid handler module name '%s'", key);
         return -1;
     }
     if (!is_group(s)) {
-        errf(err, errlen, "expecting handler module configuration map at key '%s'", key);
+        err_set(err, errlen, "expecting handler module configuration map at key '%s'", key);
         return -1;
     }
     const char *type = scalar_text(member(s, "type"), buf, sizeof(buf));
     if (!type) {
-        errf(err, errlen, "missing or invalid stream handler type at key 'type'");
+        err_set(err, errlen, "missing or invalid stream handler type at key 'type'");
         return -1;
     }
     if (!in_list(type, handler_types, sizeof(handler_types) / sizeof(handler_types[0]))) {
-        errf(err, errlen, "Policy '%s' requires stream handler type '%s' which is not available",
-             p->name, type);
+        err_set(err, errlen, "Policy '%s' requires stream handler type '%s' which is not available",
+                p->name, type);
         return -1;
     }
     if (!(m->key = strdup(key)) || !(m->type = strdup(type)) ||
@@ -1118,12 +1107,12 @@ static int module_build(struct stage *st, const config_setting_t *s, const struc
         goto nomem;
     const config_setting_t *c = member(s, "config");
     if (c && opts_merge(c, &m->opts, &m->nopts, why, sizeof(why)) < 0) {
-        errf(err, errlen, "invalid stream handler config for handler '%s': %s", key, why);
+        err_set(err, errlen, "invalid stream handler config for handler '%s': %s", key, why);
         goto fail;
     }
     const config_setting_t *f = member(s, "filter");
     if (f && opts_merge(f, &m->opts, &m->nopts, why, sizeof(why)) < 0) {
-        errf(err, errlen, "invalid stream handler filter config for handler '%s': %s", key, why);
+        err_set(err, errlen, "invalid stream handler filter config for handler '%s': %s", key, why);
         goto fail;
     }
     if (!stage_spend(st, wv, wn, err, errlen))
@@ -1135,7 +1124,7 @@ static int module_build(struct stage *st, const config_setting_t *s, const struc
     }
     return 0;
 nomem:
-    errf(err, errlen, "out of memory");
+    err_set(err, errlen, "out of memory");
 fail:
     module_clear(m);
     return -1;
@@ -1152,44 +1141,44 @@ static int policy_build(struct stage *st, const config_setting_t *s, struct conf
     memset(p, 0, sizeof(*p));
 
     if (!name_ok(name)) {
-        errf(err, errlen, "invalid policy name '%s'", name);
+        err_set(err, errlen, "invalid policy name '%s'", name);
         return -1;
     }
     if (!is_group(s)) {
-        errf(err, errlen, "expecting policy configuration map");
+        err_set(err, errlen, "expecting policy configuration map");
         return -1;
     }
     if (config_find_policy(st->vc, name) || config_find_policy(&st->add, name)) {
-        errf(err, errlen, "policy with name '%s' already defined", name);
+        err_set(err, errlen, "policy with name '%s' already defined", name);
         return -1;
     }
     const char *kind = scalar_text(member(s, "kind"), buf, sizeof(buf));
     if (!kind) {
-        errf(err, errlen, "missing or invalid policy kind at key 'kind'");
+        err_set(err, errlen, "missing or invalid policy kind at key 'kind'");
         return -1;
     }
     if (strcmp(kind, "collection") != 0) {
-        errf(err, errlen, "unknown policy kind: %s", kind);
+        err_set(err, errlen, "unknown policy kind: %s", kind);
         return -1;
     }
     const config_setting_t *input = member(s, "input");
     if (!is_group(input)) {
-        errf(err, errlen, "missing or invalid policy input stream configuration at key 'input'");
+        err_set(err, errlen, "missing or invalid policy input stream configuration at key 'input'");
         return -1;
     }
     const char *tap_name = scalar_text(member(input, "tap"), buf, sizeof(buf));
     if (!tap_name) {
-        errf(err, errlen, "missing or invalid tap at key 'input.tap'");
+        err_set(err, errlen, "missing or invalid tap at key 'input.tap'");
         return -1;
     }
     const char *input_type = scalar_text(member(input, "input_type"), buf2, sizeof(buf2));
     if (!input_type) {
-        errf(err, errlen, "missing or invalid input_type at key 'input.input_type'");
+        err_set(err, errlen, "missing or invalid input_type at key 'input.input_type'");
         return -1;
     }
     const struct config_tap *tap = stage_tap(st, tap_name);
     if (!tap) {
-        errf(err, errlen, "tap '%s' does not exist", tap_name);
+        err_set(err, errlen, "tap '%s' does not exist", tap_name);
         return -1;
     }
     if (!(p->name = strdup(name)) || !(p->kind = strdup(kind)) || !(p->tap = strdup(tap->name)) ||
@@ -1208,20 +1197,20 @@ static int policy_build(struct stage *st, const config_setting_t *s, struct conf
     const config_setting_t *filter = member(input, "filter");
     if (filter &&
         input_merge(filter, pcap, &p->input_config, &p->ninput_config, why, sizeof(why)) < 0) {
-        errf(err, errlen, "invalid input filter for tap '%s': %s", tap->name, why);
+        err_set(err, errlen, "invalid input filter for tap '%s': %s", tap->name, why);
         goto fail;
     }
     const config_setting_t *icfg = member(input, "config");
     if (icfg &&
         input_merge(icfg, pcap, &p->input_config, &p->ninput_config, why, sizeof(why)) < 0) {
-        errf(err, errlen, "invalid input config for tap '%s': %s", tap->name, why);
+        err_set(err, errlen, "invalid input config for tap '%s': %s", tap->name, why);
         goto fail;
     }
     input_view(p);
 
     const config_setting_t *handlers = member(s, "handlers");
     if (!is_group(handlers)) {
-        errf(err, errlen, "missing or invalid handler configuration at key 'handlers'");
+        err_set(err, errlen, "missing or invalid handler configuration at key 'handlers'");
         goto fail;
     }
     if (window_build(handlers, p, &wv, &wn, err, errlen) < 0)
@@ -1229,20 +1218,20 @@ static int policy_build(struct stage *st, const config_setting_t *s, struct conf
 
     /* pktvisor instantiates the input stream here */
     if (strcmp(p->input_type, tap->input_type) != 0) {
-        errf(err, errlen,
-             "unable to instantiate tap '%s': input_type for policy specified tap '%s' doesn't "
-             "match tap's defined input type: %s/%s",
-             tap->name, tap->name, p->input_type, tap->input_type);
+        err_set(err, errlen,
+                "unable to instantiate tap '%s': input_type for policy specified tap '%s' doesn't "
+                "match tap's defined input type: %s/%s",
+                tap->name, tap->name, p->input_type, tap->input_type);
         goto fail;
     }
     if (input_usable(p, why, sizeof(why)) < 0) {
-        errf(err, errlen, "unable to instantiate tap '%s': %s", tap->name, why);
+        err_set(err, errlen, "unable to instantiate tap '%s': %s", tap->name, why);
         goto fail;
     }
 
     const config_setting_t *mods = member(handlers, "modules");
     if (!is_group(mods)) {
-        errf(err, errlen, "missing or invalid handler modules at key 'modules'");
+        err_set(err, errlen, "missing or invalid handler modules at key 'modules'");
         goto fail;
     }
     int nm = config_setting_length(mods);
@@ -1257,23 +1246,23 @@ static int policy_build(struct stage *st, const config_setting_t *s, struct conf
 
     /* registration: instance names are global, as in pktvisor's managers */
     if (stage_input_taken(st, p->input_name)) {
-        errf(err, errlen, "policy [%s] creation failed (input): module name '%s' already exists",
-             p->name, p->input_name);
+        err_set(err, errlen, "policy [%s] creation failed (input): module name '%s' already exists",
+                p->name, p->input_name);
         goto fail;
     }
     for (size_t i = 0; i < p->nmodules; i++) {
         const char *hn = p->modules[i].name;
         if (stage_handler_taken(st, hn)) {
-            errf(err, errlen,
-                 "policy [%s] creation failed (handler: %s): module name '%s' already exists", hn,
-                 p->name, hn);
+            err_set(err, errlen,
+                    "policy [%s] creation failed (handler: %s): module name '%s' already exists",
+                    hn, p->name, hn);
             goto fail;
         }
     }
     opts_free(wv, wn);
     return 0;
 nomem:
-    errf(err, errlen, "out of memory");
+    err_set(err, errlen, "out of memory");
 fail:
     opts_free(wv, wn);
     policy_clear(p);
@@ -1337,22 +1326,22 @@ static int apply(struct visor_config *vc, const config_t *tree, bool whole, char
     const config_setting_t *root = tree ? config_root_setting(tree) : NULL;
 
     if (!vc) {
-        errf(err, errlen, "no configuration");
+        err_set(err, errlen, "no configuration");
         return -1;
     }
     bool verbose = vc->verbose;
     if (!is_group(root)) {
-        errf(err, errlen, "invalid schema");
+        err_set(err, errlen, "invalid schema");
         return -1;
     }
     const char *version = scalar_text(member(root, "version"), buf, sizeof(buf));
     if (!version || strcmp(version, "1.0") != 0) {
-        errf(err, errlen, "missing or unsupported version");
+        err_set(err, errlen, "missing or unsupported version");
         return -1;
     }
     const config_setting_t *visor = member(root, "visor");
     if (!is_group(visor)) {
-        errf(err, errlen, "invalid schema");
+        err_set(err, errlen, "invalid schema");
         return -1;
     }
     const config_setting_t *taps = member(visor, "taps");
@@ -1360,19 +1349,19 @@ static int apply(struct visor_config *vc, const config_t *tree, bool whole, char
     if (whole) {
         const config_setting_t *gc = member(visor, "config");
         if (gc && !is_group(gc)) {
-            errf(err, errlen, "invalid schema");
+            err_set(err, errlen, "invalid schema");
             return -1;
         }
         const config_setting_t *vb = member(gc, "verbose");
         if (vb) {
             if (config_setting_type(vb) != CONFIG_TYPE_BOOL) {
-                errf(err, errlen, "invalid value for key: verbose");
+                err_set(err, errlen, "invalid value for key: verbose");
                 return -1;
             }
             verbose = config_setting_get_bool(vb);
         }
         if (taps && !is_group(taps)) {
-            errf(err, errlen, "invalid schema");
+            err_set(err, errlen, "invalid schema");
             return -1;
         }
         int n = taps ? config_setting_length(taps) : 0;
@@ -1381,7 +1370,7 @@ static int apply(struct visor_config *vc, const config_t *tree, bool whole, char
             if (tap_build(config_setting_get_elem(taps, (unsigned)i), &t, err, errlen) < 0)
                 goto fail;
             if (stage_tap(&st, t.name)) {
-                errf(err, errlen, "tap with name '%s' already defined", t.name);
+                err_set(err, errlen, "tap with name '%s' already defined", t.name);
                 tap_clear(&t);
                 goto fail;
             }
@@ -1391,11 +1380,11 @@ static int apply(struct visor_config *vc, const config_t *tree, bool whole, char
             }
         }
     } else if (!pols) {
-        errf(err, errlen, "no policies found in schema");
+        err_set(err, errlen, "no policies found in schema");
         return -1;
     }
     if (pols && !is_group(pols)) {
-        errf(err, errlen, "invalid schema");
+        err_set(err, errlen, "invalid schema");
         goto fail;
     }
     int n = pols ? config_setting_length(pols) : 0;
@@ -1413,7 +1402,7 @@ static int apply(struct visor_config *vc, const config_t *tree, bool whole, char
     vc->verbose = verbose;
     return 0;
 nomem:
-    errf(err, errlen, "out of memory");
+    err_set(err, errlen, "out of memory");
 fail:
     config_clear_all(&st.add);
     return -1;
@@ -1483,7 +1472,7 @@ int config_add_default(struct visor_config *vc, const char *iface, const char *h
     config_init(&tree);
     int rc = -1;
     if (!default_tree(&tree, iface, host_spec, bpf, periods, deep_sample_rate))
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
     else
         rc = config_add_document(vc, &tree, err, errlen);
     config_destroy(&tree);
@@ -1499,7 +1488,7 @@ int config_load_string(const char *text, size_t len, enum config_format fmt,
     struct visor_config *vc = config_new();
     int rc = -1;
     if (!vc) {
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     config_init(&tree);
@@ -1530,7 +1519,7 @@ int config_load_file(const char *path, enum config_format fmt, struct visor_conf
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        errf(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     /* read one byte past the limit to tell "too large" from "exactly max",
@@ -1538,7 +1527,7 @@ int config_load_file(const char *path, enum config_format fmt, struct visor_conf
     char *buf = malloc((size_t)CONFIG_MAX_INPUT + 1);
     if (!buf) {
         fclose(f);
-        errf(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     size_t len = fread(buf, 1, (size_t)CONFIG_MAX_INPUT + 1, f);
@@ -1546,9 +1535,9 @@ int config_load_file(const char *path, enum config_format fmt, struct visor_conf
     fclose(f);
     int rc = -1;
     if (rerr)
-        errf(err, errlen, "%s: read error", path);
+        err_set(err, errlen, "%s: read error", path);
     else if (len > CONFIG_MAX_INPUT)
-        errf(err, errlen, "%s: configuration larger than %d bytes", path, CONFIG_MAX_INPUT);
+        err_set(err, errlen, "%s: configuration larger than %d bytes", path, CONFIG_MAX_INPUT);
     else
         rc = config_load_string(buf, len, fmt == CONFIG_FORMAT_AUTO ? format_of_path(path) : fmt,
                                 out, err, errlen);
