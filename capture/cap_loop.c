@@ -142,7 +142,7 @@ static int run_file(struct cap_source *src, struct loop_ctx *ctx, const struct c
                     int batch, volatile sig_atomic_t *stop)
 {
     pcap_t *p = cap_source_pcap(src);
-    struct pacer pace;
+    struct pacer pace = {0};
     bool paced = cfg->replay_pps > 0;
 
     if (paced)

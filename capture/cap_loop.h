@@ -66,10 +66,10 @@ enum cap_loop_status {
 typedef void (*cap_loop_stats_fn)(const struct cap_source_stats *delta, void *arg);
 
 struct cap_loop_config {
-    uint64_t replay_pps;          /* files: packets per second, 0 = as fast as possible */
-    int batch;                    /* packets per pcap_dispatch; 0: CAP_LOOP_BATCH_DEFAULT */
-    int stats_interval_ms;        /* live: 0 = CAP_LOOP_STATS_MS */
-    cap_loop_stats_fn on_stats;   /* live: may be NULL */
+    uint64_t replay_pps;        /* files: packets per second, 0 = as fast as possible */
+    int batch;                  /* packets per pcap_dispatch; 0: CAP_LOOP_BATCH_DEFAULT */
+    int stats_interval_ms;      /* live: 0 = CAP_LOOP_STATS_MS */
+    cap_loop_stats_fn on_stats; /* live: may be NULL */
     void *stats_arg;
 };
 

@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "decode.h"
 #include "hostspec.h"
+#include "log.h"
 
 struct cap_iface_addr {
     uint8_t family; /* 4 or 6 */
@@ -36,20 +36,6 @@ struct cap_source {
     struct pcap_stat last; /* counters at the previous cap_source_stats */
     char warning[PCAP_ERRBUF_SIZE + 64];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Leading one bits of a netmask (a contiguous mask; stops at the first 0). */
 static unsigned mask_prefix(const uint8_t *mask, size_t len)
@@ -88,17 +74,18 @@ static void copy_addresses(struct cap_source *s, const pcap_if_t *d)
 {
     s->netmask = PCAP_NETMASK_UNKNOWN;
     for (const pcap_addr_t *a = d->addresses; a != NULL; a = a->next) {
-        const uint8_t *ab, *mb;
+        const uint8_t *ab = NULL, *mb = NULL;
         int fam = sockaddr_bytes(a->addr, &ab);
         size_t len = fam == 4 ? 4 : 16;
         unsigned prefix = fam == 4 ? 32 : 128;
 
         if (fam == 0 || s->naddrs >= CAP_IFACE_ADDRS_MAX)
             continue;
-        if (sockaddr_bytes(a->netmask, &mb) == fam)
+        if (sockaddr_bytes(a->netmask, &mb) == fam) {
             prefix = mask_prefix(mb, len);
-        if (fam == 4 && s->netmask == PCAP_NETMASK_UNKNOWN && a->netmask != NULL)
-            memcpy(&s->netmask, mb, 4);
+            if (fam == 4 && s->netmask == PCAP_NETMASK_UNKNOWN)
+                memcpy(&s->netmask, mb, 4);
+        }
         struct cap_iface_addr *e = &s->addrs[s->naddrs++];
         memset(e, 0, sizeof(*e));
         e->family = (uint8_t)fam;
@@ -136,7 +123,7 @@ static int resolve_iface(struct cap_source *s, const char *iface, char *err, siz
         fam = 6;
 
     if (pcap_findalldevs(&all, pe) != 0) {
-        set_err(err, errlen, "cannot list interfaces: %s", pe);
+        err_set(err, errlen, "cannot list interfaces: %s", pe);
         return -1;
     }
     for (const pcap_if_t *d = all; d != NULL && found == NULL; d = d->next) {
@@ -155,11 +142,11 @@ static int resolve_iface(struct cap_source *s, const char *iface, char *err, siz
     }
     if (found == NULL) {
         if (fam != 0) {
-            set_err(err, errlen, "Couldn't find interface by provided IP: %s", iface);
+            err_set(err, errlen, "Couldn't find interface by provided IP: %s", iface);
         } else {
             char names[1024];
             list_devices(all, names, sizeof(names));
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "Couldn't find interface by provided name: \"%s\". Available interfaces: %s",
                     iface, names);
         }
@@ -180,25 +167,25 @@ static void activate_error(const struct cap_source *s, int rc, char *err, size_t
 
     switch (rc) {
     case PCAP_ERROR_PERM_DENIED:
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "%s: permission denied opening the capture device: you need CAP_NET_RAW "
                 "(run as root or grant the capability)%s%s",
                 s->name, sep, detail);
         break;
     case PCAP_ERROR_PROMISC_PERM_DENIED:
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "%s: permission denied for promiscuous mode: you need CAP_NET_ADMIN%s%s", s->name,
                 sep, detail);
         break;
     case PCAP_ERROR_NO_SUCH_DEVICE:
-        set_err(err, errlen, "%s: no such device%s%s", s->name, sep, detail);
+        err_set(err, errlen, "%s: no such device%s%s", s->name, sep, detail);
         break;
     case PCAP_ERROR_IFACE_NOT_UP:
-        set_err(err, errlen, "%s: interface is not up", s->name);
+        err_set(err, errlen, "%s: interface is not up", s->name);
         break;
     default:
-        set_err(err, errlen, "%s: cannot start capture: %s%s%s", s->name, pcap_statustostr(rc),
-                sep, detail);
+        err_set(err, errlen, "%s: cannot start capture: %s%s%s", s->name, pcap_statustostr(rc), sep,
+                detail);
         break;
     }
 }
@@ -215,7 +202,7 @@ static int open_live(struct cap_source *s, const struct cap_source_config *cfg, 
     pe[0] = '\0';
     s->pcap = pcap_create(s->name, pe);
     if (s->pcap == NULL) {
-        set_err(err, errlen, "%s: %s", s->name, pe);
+        err_set(err, errlen, "%s: %s", s->name, pe);
         return -1;
     }
     /* pcap_set_* only fail on an activated handle: nothing to check. */
@@ -224,8 +211,8 @@ static int open_live(struct cap_source *s, const struct cap_source_config *cfg, 
     pcap_set_promisc(s->pcap, cfg->no_promisc ? 0 : 1);
     /* Off on purpose: immediate mode means TPACKET_V2 (see the header). */
     pcap_set_immediate_mode(s->pcap, 0);
-    pcap_set_buffer_size(s->pcap, cfg->buffer_size > 0 ? cfg->buffer_size
-                                                       : CAP_BUFFER_SIZE_DEFAULT);
+    pcap_set_buffer_size(s->pcap,
+                         cfg->buffer_size > 0 ? cfg->buffer_size : CAP_BUFFER_SIZE_DEFAULT);
     /* Not every platform has nanosecond stamps; microseconds will do. */
     (void)pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO);
 
@@ -238,7 +225,7 @@ static int open_live(struct cap_source *s, const struct cap_source_config *cfg, 
         snprintf(s->warning, sizeof(s->warning), "%s: %s: %s", s->name, pcap_statustostr(rc),
                  pcap_geterr(s->pcap));
     if (pcap_setnonblock(s->pcap, 1, pe) != 0) {
-        set_err(err, errlen, "%s: cannot set non-blocking mode: %s", s->name, pe);
+        err_set(err, errlen, "%s: cannot set non-blocking mode: %s", s->name, pe);
         return -1;
     }
     return 0;
@@ -255,9 +242,9 @@ static int open_file(struct cap_source *s, const char *file, char *err, size_t e
     if (s->pcap == NULL) {
         /* libpcap names the file in some messages and not in others. */
         if (strncmp(pe, file, strlen(file)) == 0)
-            set_err(err, errlen, "%s", pe);
+            err_set(err, errlen, "%s", pe);
         else
-            set_err(err, errlen, "%s: %s", file, pe);
+            err_set(err, errlen, "%s: %s", file, pe);
         return -1;
     }
     return 0;
@@ -270,12 +257,12 @@ struct cap_source *cap_source_open(const struct cap_source_config *cfg, char *er
     bool has_file = cfg->file != NULL && cfg->file[0] != '\0';
 
     if (has_iface == has_file) {
-        set_err(err, errlen, "a capture source needs exactly one of an interface and a file");
+        err_set(err, errlen, "a capture source needs exactly one of an interface and a file");
         return NULL;
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        set_err(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return NULL;
     }
     if ((has_iface ? open_live(s, cfg, err, errlen) : open_file(s, cfg->file, err, errlen)) != 0)
@@ -285,7 +272,7 @@ struct cap_source *cap_source_open(const struct cap_source_config *cfg, char *er
     s->nsec = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO;
     if (!decode_linktype_supported(s->linktype)) {
         const char *lname = pcap_datalink_val_to_name(s->linktype);
-        set_err(err, errlen, "%s: unsupported link type %d (%s)", s->name, s->linktype,
+        err_set(err, errlen, "%s: unsupported link type %d (%s)", s->name, s->linktype,
                 lname != NULL ? lname : "unknown");
         goto fail;
     }
@@ -315,11 +302,11 @@ int cap_source_set_filter(struct cap_source *src, const char *bpf, char *err, si
     if (bpf == NULL || bpf[0] == '\0')
         return 0;
     if (pcap_compile(src->pcap, &prog, bpf, 1, src->netmask) != 0) {
-        set_err(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(src->pcap));
+        err_set(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(src->pcap));
         return -1;
     }
     if (pcap_setfilter(src->pcap, &prog) != 0) {
-        set_err(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(src->pcap));
+        err_set(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(src->pcap));
         pcap_freecode(&prog);
         return -1;
     }
@@ -335,7 +322,7 @@ int cap_source_iface_hosts(const struct cap_source *src, struct hostspec *hs, ch
     for (uint32_t i = 0; i < src->naddrs; i++) {
         const struct cap_iface_addr *a = &src->addrs[i];
         if (hostspec_append(hs, a->family, a->addr, a->prefix) != 0) {
-            set_err(err, errlen, "%s: too many host CIDRs (at most %d)", src->name, HOSTSPEC_MAX);
+            err_set(err, errlen, "%s: too many host CIDRs (at most %d)", src->name, HOSTSPEC_MAX);
             return -1;
         }
         n++;
@@ -351,19 +338,18 @@ static uint64_t counter_delta(u_int now, u_int before)
     return d > UINT32_C(0x80000000) ? 0 : d;
 }
 
-int cap_source_stats(struct cap_source *src, struct cap_source_stats *out, char *err,
-                     size_t errlen)
+int cap_source_stats(struct cap_source *src, struct cap_source_stats *out, char *err, size_t errlen)
 {
     struct pcap_stat ps;
 
     memset(out, 0, sizeof(*out));
     if (!src->live) {
-        set_err(err, errlen, "%s: no kernel statistics for a capture file", src->name);
+        err_set(err, errlen, "%s: no kernel statistics for a capture file", src->name);
         return -1;
     }
     memset(&ps, 0, sizeof(ps));
     if (pcap_stats(src->pcap, &ps) != 0) {
-        set_err(err, errlen, "%s: pcap_stats: %s", src->name, pcap_geterr(src->pcap));
+        err_set(err, errlen, "%s: pcap_stats: %s", src->name, pcap_geterr(src->pcap));
         return -1;
     }
     out->recv = counter_delta(ps.ps_recv, src->last.ps_recv);
