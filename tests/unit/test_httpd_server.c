@@ -102,6 +102,8 @@ static int listen_lo(uint16_t *port)
     return fd;
 }
 
+static struct child live_child; /* reaped by the test teardown, even on failure */
+
 static struct child spawn(unsigned max_conns, int timeout_sec)
 {
     struct child c;
@@ -124,6 +126,7 @@ static struct child spawn(unsigned max_conns, int timeout_sec)
         _exit(0);
     }
     close(fd);
+    live_child = c;
     return c;
 }
 
@@ -132,6 +135,15 @@ static void reap(struct child *c)
     int st;
     kill(c->pid, SIGTERM);
     assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
+    live_child.pid = 0;
+}
+
+static int reap_teardown(void **state)
+{
+    (void)state;
+    if (live_child.pid > 0)
+        reap(&live_child);
+    return 0;
 }
 
 /* --- a hand-written client ---------------------------------------------- */
@@ -256,7 +268,7 @@ static void test_routes(void **state)
     free(r.body);
 
     expect(c.port, "GET", "/api/v1/metrics/bucket/0", 200, "application/json");
-    expect(c.port, "GET", "/api/v1/metrics/window/5", 200, "application/json");
+    expect(c.port, "GET", "/api/v1/metrics/window/3", 200, "application/json");
     expect(c.port, "GET", "/api/v1/metrics/window/1", 500, "text/plain");
     expect(c.port, "GET", "/api/v1/policies", 200, "application/json");
     expect(c.port, "GET", "/api/v1/policies/default/metrics/bucket/0?x=1", 200, "application/json");
@@ -499,8 +511,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_slow_sender),   cmocka_unit_test(test_connection_cap),
+        cmocka_unit_test_teardown(test_routes, reap_teardown),
+        cmocka_unit_test_teardown(test_limits, reap_teardown),
+        cmocka_unit_test_teardown(test_slow_sender, reap_teardown),
+        cmocka_unit_test_teardown(test_connection_cap, reap_teardown),
         cmocka_unit_test(test_bind_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
