@@ -3,7 +3,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-[ "$(id -u)" = 0 ] && contrib/install-deps.sh
+if [ "$(id -u)" = 0 ]; then contrib/install-deps.sh; fi
 [ -x configure ] || autoreconf -fi
 [ -f Makefile ] || ./configure -q
 make -s -j"$(nproc 2>/dev/null || echo 2)"
