@@ -13,8 +13,8 @@
  * one at the boundary of the event's minute, so buckets are aligned to the
  * minute and a replayed file and live traffic behave alike.  Gaps longer
  * than a minute produce no empty buckets (as pktvisor).  With num_periods
- * == 1 nothing rotates: one summary bucket.  window_tick() lets an idle
- * live capture rotate on the wall clock.
+ * == 1 nothing rotates: one summary bucket.  (An idle live capture will
+ * also need rotation on the wall clock; it arrives with the agent.)
  *
  * Ownership: window_new() allocates the block (window_free NULLs the
  * pointer); window_size() lets a caller place one in memory it owns and

@@ -7,7 +7,8 @@
  *
  * KIND is COUNTER, CARD, TOPN, QUANTILE or RATE.  From that one list come
  * the bucket struct (METRIC_FIELD), the descriptor table (METRIC_DESC) that
- * drives init, close, merge and the JSON and Prometheus renderers, and the
+ * drives init, close, merge and the JSON renderer (and the Prometheus renderer
+ * of the API issue), and the
  * Prometheus name, which is derived as "<schema key>_<path with '.' -> '_'>"
  * (SPEC 3.2), so no name is typed twice.  The order of the .def lines is the
  * Prometheus emission order (SPEC 3.6b); JSON keys are sorted anyway.
