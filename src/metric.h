@@ -7,10 +7,10 @@
  *
  * KIND is COUNTER, CARD, TOPN, QUANTILE or RATE.  From that one list come
  * the bucket struct (METRIC_FIELD), the descriptor table (METRIC_DESC) that
- * drives init, close, merge and the JSON renderer (and the Prometheus renderer
- * of the API issue), and the
- * Prometheus name, which is derived as "<schema key>_<path with '.' -> '_'>"
- * (SPEC 3.2), so no name is typed twice.  The order of the .def lines is the
+ * drives init, close, merge and the JSON renderer (and, with the API, the
+ * Prometheus renderer), and the Prometheus name, which is derived as
+ * "<schema key>_<path with '.' -> '_'>" (SPEC 3.2), so no name is typed
+ * twice.  The order of the .def lines is the
  * Prometheus emission order (SPEC 3.6b); JSON keys are sorted anyway.
  *
  * A bucket is a fixed-size, pointer-free struct that starts with a struct
