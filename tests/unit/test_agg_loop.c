@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -83,12 +85,6 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void fixture_path(char *out, size_t len, const char *name)
-{
-    const char *top = getenv("top_srcdir");
-    snprintf(out, len, "%s/tests/fixtures/%s", top != NULL ? top : ".", name);
 }
 
 static const struct metric_table *module_table(const char *mod)

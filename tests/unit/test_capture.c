@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,9 +62,7 @@ static char err[1024];
 static const char *fixture(const char *name)
 {
     static char path[4096];
-    const char *top = getenv("top_srcdir");
-
-    snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top != NULL ? top : ".", name);
+    fixture_path(path, sizeof(path), name);
     return path;
 }
 

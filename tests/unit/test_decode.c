@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <pcap/pcap.h>
 
 #include "decode.h"
@@ -1419,23 +1421,12 @@ struct counts {
     unsigned long udp_payload_bytes; /* of whole, unfragmented datagrams */
 };
 
-static char *fixture(const char *name)
-{
-    const char *top = getenv("top_srcdir");
-    if (top == NULL || top[0] == '\0')
-        top = ".";
-    size_t n = strlen(top) + strlen(name) + 32;
-    char *path = malloc(n);
-    assert_non_null(path);
-    snprintf(path, n, "%s/tests/fixtures/%s", top, name);
-    return path;
-}
-
 static struct counts count_fixture(const char *name)
 {
     struct counts c;
     memset(&c, 0, sizeof(c));
-    char *path = fixture(name);
+    char path[4096];
+    fixture_path(path, sizeof(path), name);
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *pc = pcap_open_offline(path, err);
     if (pc == NULL)
@@ -1473,7 +1464,6 @@ static struct counts count_fixture(const char *name)
     assert_int_equal(st->reassembled, c.reassembled);
     decoder_free(&d);
     pcap_close(pc);
-    free(path);
     return c;
 }
 
@@ -1561,7 +1551,8 @@ static void test_fixture_truncation(void **state)
         "ecs.pcap",          "ipfix.pcap",        "nf5.pcap",    "nf9.pcap",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char *path = fixture(names[i]);
+        char path[4096];
+        fixture_path(path, sizeof(path), names[i]);
         char err[PCAP_ERRBUF_SIZE];
         pcap_t *pc = pcap_open_offline(path, err);
         if (pc == NULL)
@@ -1596,7 +1587,6 @@ static void test_fixture_truncation(void **state)
         assert_int_equal(decoder_stats(d)->malformed, 0);
         decoder_free(&d);
         pcap_close(pc);
-        free(path);
     }
 }
 

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 
@@ -1390,28 +1392,16 @@ static bool frame_dns(struct walker *w, const uint8_t *f, size_t n, const uint8_
     return true;
 }
 
-static char *fixture_path(const char *name)
-{
-    const char *top = getenv("top_srcdir");
-    if (top == NULL || top[0] == '\0')
-        top = ".";
-    size_t n = strlen(top) + strlen(name) + 32;
-    char *path = malloc(n);
-    assert_non_null(path);
-    snprintf(path, n, "%s/tests/fixtures/%s", top, name);
-    return path;
-}
-
 static struct walker *walker_open(const char *name)
 {
-    char *path = fixture_path(name);
+    char path[4096];
+    fixture_path(path, sizeof(path), name);
     char err[PCAP_ERRBUF_SIZE];
     struct walker *w = calloc(1, sizeof(*w));
     assert_non_null(w);
     w->pcap = pcap_open_offline(path, err);
     if (w->pcap == NULL)
         fail_msg("%s: %s", path, err);
-    free(path);
     assert_int_equal(pcap_datalink(w->pcap), DLT_EN10MB);
     return w;
 }

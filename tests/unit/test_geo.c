@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <arpa/inet.h>
 #include <maxminddb.h>
 #include <stdio.h>
@@ -29,23 +31,12 @@
 
 #include "geo.h"
 
-static const char *top_srcdir(void)
-{
-    const char *d = getenv("top_srcdir");
-    return d != NULL && d[0] != '\0' ? d : ".";
-}
-
-static void fixture(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/tests/fixtures/%s", top_srcdir(), name);
-}
-
 static struct geo *open_fixture(const char *name, enum geo_kind kind)
 {
     char path[4096], err[512] = "";
     struct geo *g;
 
-    fixture(path, sizeof(path), name);
+    fixture_path(path, sizeof(path), name);
     g = geo_open(path, kind, err, sizeof(err));
     if (g == NULL)
         fail_msg("geo_open(%s): %s", path, err);
@@ -312,24 +303,24 @@ static void test_open_wrong_type(void **state)
     (void)state;
     /* mmdblookup --file FIX"GeoIP2-City-Test.mmdb" --ip 1.1.1.1 --verbose
      *   => Type: GeoIP2-City */
-    fixture(path, sizeof(path), "GeoIP2-City-Test.mmdb");
+    fixture_path(path, sizeof(path), "GeoIP2-City-Test.mmdb");
     snprintf(want, sizeof(want), "%s: database type 'GeoIP2-City' is not an ASN/ISP database",
              path);
     expect_open_error(path, GEO_ASN, want);
 
     /* ... GeoLite2-City-Test.mmdb --verbose => Type: GeoLite2-City */
-    fixture(path, sizeof(path), "GeoLite2-City-Test.mmdb");
+    fixture_path(path, sizeof(path), "GeoLite2-City-Test.mmdb");
     snprintf(want, sizeof(want), "%s: database type 'GeoLite2-City' is not an ASN/ISP database",
              path);
     expect_open_error(path, GEO_ASN, want);
 
     /* ... GeoLite2-ASN-Test.mmdb --verbose => Type: GeoLite2-ASN */
-    fixture(path, sizeof(path), "GeoLite2-ASN-Test.mmdb");
+    fixture_path(path, sizeof(path), "GeoLite2-ASN-Test.mmdb");
     snprintf(want, sizeof(want), "%s: database type 'GeoLite2-ASN' is not a City database", path);
     expect_open_error(path, GEO_CITY, want);
 
     /* ... GeoIP2-ISP-Test.mmdb --verbose => Type: GeoIP2-ISP */
-    fixture(path, sizeof(path), "GeoIP2-ISP-Test.mmdb");
+    fixture_path(path, sizeof(path), "GeoIP2-ISP-Test.mmdb");
     snprintf(want, sizeof(want), "%s: database type 'GeoIP2-ISP' is not a City database", path);
     expect_open_error(path, GEO_CITY, want);
 }
@@ -339,7 +330,7 @@ static void test_open_missing(void **state)
     char path[4096], want[4200];
 
     (void)state;
-    fixture(path, sizeof(path), "no-such-file.mmdb");
+    fixture_path(path, sizeof(path), "no-such-file.mmdb");
     snprintf(want, sizeof(want), "%s: %s", path, MMDB_strerror(MMDB_FILE_OPEN_ERROR));
     expect_open_error(path, GEO_CITY, want);
     expect_open_error(path, GEO_ASN, want);
@@ -351,7 +342,7 @@ static void test_open_not_mmdb(void **state)
 
     (void)state;
     /* A capture file has no MaxMind metadata marker. */
-    fixture(path, sizeof(path), "dns_ipv4_udp.pcap");
+    fixture_path(path, sizeof(path), "dns_ipv4_udp.pcap");
     snprintf(want, sizeof(want), "%s: %s", path, MMDB_strerror(MMDB_INVALID_METADATA_ERROR));
     expect_open_error(path, GEO_CITY, want);
 

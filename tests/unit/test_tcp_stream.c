@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 
@@ -1420,11 +1422,8 @@ static void on_qr(void *ctx, uint64_t flow, int side, const uint8_t *msg, size_t
 static const struct tcp_stream_stats *feed_fixture(const char *name, bool split,
                                                    struct tcp_stream *ts)
 {
-    const char *top = getenv("top_srcdir");
-    if (top == NULL || top[0] == '\0')
-        top = ".";
     char path[4096];
-    snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top, name);
+    fixture_path(path, sizeof(path), name);
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *pc = pcap_open_offline(path, err);
     if (pc == NULL)
