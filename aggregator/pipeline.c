@@ -46,8 +46,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint
     /* A frame that fails to decode is still a frame: net counts it. */
     decode_packet(pl->dec, linktype, data, caplen, wirelen, sec, nsec, &p);
     p.dir = hostspec_direction(&pl->hosts, &p);
-    if (pl->frames++ == 0)
-        pl->first_sec = sec;
+    pl->frames++;
     if (sec > pl->last_sec)
         pl->last_sec = sec;
     for (uint32_t i = 0; i < pl->nhandlers; i++)

@@ -26,8 +26,7 @@ struct pipeline {
     struct handler *handlers[PIPELINE_MAX_HANDLERS];
     uint32_t nhandlers;
     uint64_t frames;
-    int64_t first_sec; /* packet clock: first and newest frame time */
-    int64_t last_sec;
+    int64_t last_sec; /* packet clock: newest frame time */
 };
 
 struct pipeline *pipeline_new(const struct hostspec *hosts);
