@@ -254,13 +254,6 @@ static void add_code(struct topn *t, unsigned v, const char *name)
     topn_set_text(t, hv, name, strlen(name));
 }
 
-/* A name (with its hash already computed) counted in t. */
-static void add_name(struct topn *t, uint64_t hv, const char *name, size_t len)
-{
-    if (topn_add(t, hv, 1))
-        topn_set_text(t, hv, name, len);
-}
-
 struct dns_msg {
     const uint8_t *data;
     size_t len;
@@ -362,14 +355,14 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             card_add(&b->qname_card, hv);
             add_code(&b->top_qtype, q.qtype, dns_qtype_name(q.qtype));
             if (hdr.qr && hdr.rcode == 3)
-                add_name(&b->top_nxdomain, hv, q.name, q.name_len);
+                topn_add_keyed(&b->top_nxdomain, hv, q.name, q.name_len, 1);
             else if (hdr.qr && hdr.rcode == 2)
-                add_name(&b->top_srvfail, hv, q.name, q.name_len);
+                topn_add_keyed(&b->top_srvfail, hv, q.name, q.name_len, 1);
             else if (hdr.qr && hdr.rcode == 5)
-                add_name(&b->top_refused, hv, q.name, q.name_len);
-            add_name(&b->top_qname2, h2, q2.s, q2.len);
+                topn_add_keyed(&b->top_refused, hv, q.name, q.name_len, 1);
+            topn_add_keyed(&b->top_qname2, h2, q2.s, q2.len, 1);
             if (q3.len > 0)
-                add_name(&b->top_qname3, h3, q3.s, q3.len);
+                topn_add_keyed(&b->top_qname3, h3, q3.s, q3.len, 1);
         }
     }
 
@@ -403,8 +396,8 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         if (qrc == 1 && hdr.qdcount > 0)
             qrc = dns_parse_question(m->data, m->len, &q);
         if (qrc == 0)
-            add_name(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow,
-                     hash64(q.name, q.name_len, HASH_SEED), q.name, q.name_len);
+            topn_add_keyed(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow,
+                           hash64(q.name, q.name_len, HASH_SEED), q.name, q.name_len, 1);
     }
 }
 

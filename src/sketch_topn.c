@@ -279,13 +279,17 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
         store_text(&t->texts[s], text, len);
 }
 
+void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len, uint64_t weight)
+{
+    if (topn_add(t, h, weight))
+        topn_set_text(t, h, text, len);
+}
+
 void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight)
 {
     if (len > TOPN_TEXT_MAX)
         len = TOPN_TEXT_MAX;
-    uint64_t h = hash64(text, len, HASH_SEED);
-    if (topn_add(t, h, weight))
-        topn_set_text(t, h, text, len);
+    topn_add_keyed(t, hash64(text, len, HASH_SEED), text, len, weight);
 }
 
 uint64_t topn_estimate(const struct topn *t, uint64_t h)

@@ -77,6 +77,10 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len);
 /* hash64(text) + topn_add + topn_set_text when needed. */
 void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight);
 
+/* topn_add + topn_set_text when needed, for a caller that already hashed
+ * the key (one hash per key, shared by every sketch). */
+void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len, uint64_t weight);
+
 /* Start loading the slot where key h's probe begins: callers that know
  * several keys early overlap the cache misses of their sketches. */
 static inline void topn_prefetch(const struct topn *t, uint64_t h)
