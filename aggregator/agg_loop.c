@@ -14,17 +14,6 @@
  * frames, so a batch is rarely cut short by the buffer. */
 #define AGG_READ_BUF_EXTRA (1024u * 1024u)
 
-void agg_input_end_mark(struct agg_input_end *e, uint64_t records)
-{
-    atomic_store_explicit(&e->records, records, memory_order_relaxed);
-    atomic_store_explicit(&e->finished, 1, memory_order_release);
-}
-
-bool agg_input_ended(const struct agg_input_end *e)
-{
-    return atomic_load_explicit(&e->finished, memory_order_acquire) != 0;
-}
-
 static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
@@ -42,11 +31,13 @@ static void sleep_us(uint32_t us)
 struct agg_state {
     const struct agg_loop_config *cfg;
     struct agg_loop_stats *st;
-    const struct window *win;
-    struct ring_cursor start; /* consumer cursor when the loop started */
-    struct ring_cursor cur;   /* after the last record fed */
-    uint64_t published_seq;   /* cur.seq of the last publication */
+    struct handler *h;
+    struct ring_cursor start;  /* consumer cursor when the loop started */
+    struct ring_cursor cur;    /* after the last record fed */
+    uint64_t published_seq;    /* cur.seq of the last publication */
+    uint64_t pending_overruns; /* lost before the window had a bucket */
     bool published_once;
+    bool changed; /* health counted or the window rotated since the last publication */
 };
 
 static void publish(struct agg_state *s)
@@ -57,7 +48,7 @@ static void publish(struct agg_state *s)
         .ts_ns = clock_ns(CLOCK_REALTIME),
     };
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-    snap_publish(s->cfg->snap, s->win, &meta);
+    snap_publish(s->cfg->snap, s->h->blk, &meta);
     uint64_t dt = clock_ns(CLOCK_MONOTONIC) - t0;
 
     /* After the snapshot, never before: the slot's cursor must not claim
@@ -70,12 +61,32 @@ static void publish(struct agg_state *s)
     s->st->cursor = s->cur;
     s->published_seq = s->cur.seq;
     s->published_once = true;
+    s->changed = false;
 }
 
 static bool dirty(const struct agg_state *s)
 {
-    return !s->published_once || s->cur.seq != s->published_seq ||
+    return !s->published_once || s->changed || s->cur.seq != s->published_seq ||
            s->cur.lost_records != s->st->cursor.lost_records;
+}
+
+/* Health into the live bucket, once the window has one. */
+static void count_health(struct agg_state *s)
+{
+    struct handler *h = s->h;
+    struct bucket_hdr *live = window_bucket(h->win, 0);
+    if (live == NULL)
+        return;
+    if (s->pending_overruns != 0) {
+        live->health.ring_overruns += s->pending_overruns;
+        s->pending_overruns = 0;
+        s->changed = true;
+    }
+    if (h->blk->restarts_counted < s->cfg->restarts) {
+        live->health.restarts += s->cfg->restarts - h->blk->restarts_counted;
+        h->blk->restarts_counted = s->cfg->restarts;
+        s->changed = true;
+    }
 }
 
 static int check_config(const struct agg_loop_config *cfg, struct agg_loop_stats *st)
@@ -93,14 +104,57 @@ static int check_config(const struct agg_loop_config *cfg, struct agg_loop_stats
         return -1;
     }
     const struct handler *h = cfg->pipeline->handlers[0];
-    size_t need = window_size(h->type->table, h->win->num_periods);
-    if (cfg->snap->blob_size != need) {
+    if (cfg->snap->blob_size != h->blk->size) {
         snprintf(st->message, sizeof(st->message),
-                 "aggregator: snapshot blob is %zu bytes, the %s window needs %zu",
-                 cfg->snap->blob_size, h->name, need);
+                 "aggregator: snapshot blob is %zu bytes, the %s block needs %" PRIu64,
+                 cfg->snap->blob_size, h->name, h->blk->size);
         return -1;
     }
     return 0;
+}
+
+/* One record; returns false for the end-of-input record. */
+static bool feed(struct agg_state *s, const struct ring_pkt *p)
+{
+    const struct agg_loop_config *cfg = s->cfg;
+    struct pipeline *pl = cfg->pipeline;
+    int64_t sec = (int64_t)(p->ts_ns / UINT64_C(1000000000));
+    int64_t nsec = (int64_t)(p->ts_ns % UINT64_C(1000000000));
+
+    if (cfg->skip_poison && p->seq == cfg->poison_seq) {
+        /* Open the bucket of its time, so the count lands where it was. */
+        static const struct input_stats none;
+        pipeline_input_stats(pl, sec, nsec, &none);
+        struct bucket_hdr *live = window_bucket(s->h->win, 0);
+        live->health.poison_packets++;
+        s->st->poisoned++;
+        return true;
+    }
+    switch (p->linktype) {
+    case RING_LINK_EOF:
+        return false;
+    case RING_LINK_STATS: {
+        struct ring_ctl_stats c;
+        if (p->caplen == sizeof(c)) {
+            memcpy(&c, p->data, sizeof(c));
+            struct input_stats in = {.recv = c.recv, .drop = c.drop, .ifdrop = c.ifdrop};
+            pipeline_input_stats(pl, sec, nsec, &in);
+        }
+        return true;
+    }
+    default:
+        break;
+    }
+    if (cfg->filter != NULL) {
+        struct pcap_pkthdr ph = {.caplen = p->caplen, .len = p->wirelen};
+        if (pcap_offline_filter(cfg->filter, &ph, p->data) == 0) {
+            s->st->filtered++;
+            return true;
+        }
+    }
+    pipeline_frame(pl, p->linktype, p->data, p->caplen, p->wirelen, sec, nsec);
+    s->st->bytes += p->caplen;
+    return true;
 }
 
 int agg_loop_run(const struct agg_loop_config *cfg, volatile sig_atomic_t *stop,
@@ -112,7 +166,7 @@ int agg_loop_run(const struct agg_loop_config *cfg, volatile sig_atomic_t *stop,
 
     struct ring_consumer *c = cfg->consumer;
     struct pipeline *pl = cfg->pipeline;
-    const struct handler *h = pl->handlers[0];
+    struct handler *h = pl->handlers[0];
     unsigned batch = cfg->batch != 0 ? cfg->batch : AGG_LOOP_BATCH_DEFAULT;
     uint64_t interval_ns = (uint64_t)(cfg->publish_interval_ms != 0 ? cfg->publish_interval_ms
                                                                     : AGG_LOOP_PUBLISH_MS_DEFAULT) *
@@ -131,33 +185,37 @@ int agg_loop_run(const struct agg_loop_config *cfg, volatile sig_atomic_t *stop,
     struct agg_state s = {
         .cfg = cfg,
         .st = st,
-        .win = h->win,
+        .h = h,
         .start = c->cur,
         .cur = c->cur,
     };
     uint64_t last_pub = clock_ns(CLOCK_MONOTONIC);
     int rc = AGG_LOOP_STOPPED;
+    count_health(&s);
 
-    while (!*stop) {
-        /* Read the mark before the batch: an empty read after it means
-         * every record pushed before the mark has been consumed. */
-        bool ended = cfg->input_end != NULL && agg_input_ended(cfg->input_end);
+    while (!*stop && rc != AGG_LOOP_EOF) {
         unsigned n = ring_read_batch(c, pkts, batch, buf, buflen);
 
         /* Losses are counted by the read even when it returns nothing. */
-        s.cur.lost_records = c->cur.lost_records;
-        s.cur.lost_bytes = c->cur.lost_bytes;
+        if (c->cur.lost_records != s.cur.lost_records) {
+            s.pending_overruns += c->cur.lost_records - s.cur.lost_records;
+            s.cur.lost_records = c->cur.lost_records;
+            s.cur.lost_bytes = c->cur.lost_bytes;
+        }
         if (n == 0) {
             if (c->cur.seq != s.cur.seq) {
                 /* A jump over lost records moved the cursor: follow it. */
                 s.cur.pos = c->cur.pos;
                 s.cur.seq = c->cur.seq;
             }
-            if (ended) {
-                rc = AGG_LOOP_EOF;
-                break;
-            }
             st->idle_polls++;
+            if (cfg->wall_clock_rotation &&
+                handler_tick(h, (int64_t)(clock_ns(CLOCK_REALTIME) / UINT64_C(1000000000)))) {
+                st->shift_publishes++;
+                s.changed = true;
+                last_pub = 0;
+            }
+            count_health(&s);
             if (dirty(&s) && clock_ns(CLOCK_MONOTONIC) - last_pub >= interval_ns) {
                 publish(&s);
                 last_pub = clock_ns(CLOCK_MONOTONIC);
@@ -167,16 +225,24 @@ int agg_loop_run(const struct agg_loop_config *cfg, volatile sig_atomic_t *stop,
         }
 
         uint64_t shifts = h->win->shifts;
-        for (unsigned i = 0; i < n; i++) {
-            const struct ring_pkt *p = &pkts[i];
-            pipeline_frame(pl, p->linktype, p->data, p->caplen, p->wirelen,
-                           (int64_t)(p->ts_ns / UINT64_C(1000000000)),
-                           (int64_t)(p->ts_ns % UINT64_C(1000000000)));
-            st->bytes += p->caplen;
+        unsigned fed = 0;
+        for (; fed < n; fed++) {
+            if (cfg->inflight != NULL)
+                atomic_store_explicit(cfg->inflight, pkts[fed].seq, memory_order_relaxed);
+            if (!feed(&s, &pkts[fed])) {
+                rc = AGG_LOOP_EOF;
+                fed++;
+                break;
+            }
         }
-        st->records += n;
+        if (cfg->inflight != NULL)
+            atomic_store_explicit(cfg->inflight, AGG_INFLIGHT_NONE, memory_order_relaxed);
+        st->records += rc == AGG_LOOP_EOF ? fed - 1 : fed;
         st->batches++;
-        s.cur = ring_cursor_after(c, &pkts[n - 1]);
+        s.cur = ring_cursor_after(c, &pkts[fed - 1]);
+        count_health(&s);
+        if (rc == AGG_LOOP_EOF)
+            break;
 
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
         bool shifted = h->win->shifts != shifts;
@@ -205,33 +271,32 @@ int agg_loop_run(const struct agg_loop_config *cfg, volatile sig_atomic_t *stop,
     return rc;
 }
 
-int agg_snapshot_load(const struct snap_area *area, void *window_buf, size_t len,
-                      struct snap_meta *meta)
+int agg_snapshot_load(const struct snap_area *area, const struct handler_type *t,
+                      uint32_t num_periods, void *buf, size_t len, struct snap_meta *meta)
 {
     struct snap s;
     struct snap_meta m;
     char err[256];
+    size_t size = handler_block_size(t, num_periods);
 
+    if (len != size && len != handler_block_window_end(t, num_periods)) {
+        log_warnx("snapshot load: %zu bytes is neither a %s block nor its window", len, t->name);
+        return -1;
+    }
     /* snap_attach only reads the area; the reader's mapping may be
      * read-only. */
-    if (snap_attach(&s, (void *)area, snap_area_size(len), len, err, sizeof(err)) == -1) {
+    if (snap_attach(&s, (void *)area, snap_area_size(size), size, err, sizeof(err)) == -1) {
         log_warnx("snapshot load: %s", err);
         return -1;
     }
-    enum snap_result r = snap_read(&s, window_buf, &m);
+    enum snap_result r = snap_read_prefix(&s, buf, len, &m);
     if (r != SNAP_OK)
         return (int)r;
-
-    /* The blob is a window: check its header against its own size before
-     * anyone indexes buckets with it. */
-    const struct window *w = window_buf;
-    size_t hdr = (sizeof(struct window) + 63) / 64 * 64;
-    if (w->num_periods < 1 || w->num_periods > WINDOW_MAX_PERIODS || w->count > w->num_periods ||
-        w->head >= w->num_periods || w->bucket_size == 0 || w->bucket_size % 64 != 0 ||
-        hdr + (size_t)w->bucket_size * w->num_periods != len) {
-        log_warnx("snapshot load: generation %" PRIu64 " is not a window of %zu bytes "
-                  "(%" PRIu32 " periods of %" PRIu64 " bytes)",
-                  m.generation, len, w->num_periods, w->bucket_size);
+    /* Check the copy against its own header before anyone indexes buckets
+     * with it. */
+    if (handler_block_window(buf, len, t, num_periods) == NULL) {
+        log_warnx("snapshot load: generation %" PRIu64 " is not a %s block of %" PRIu32 " periods",
+                  m.generation, t->name, num_periods);
         return -1;
     }
     if (meta != NULL)

@@ -8,7 +8,46 @@ static const struct handler_type *const types[] = {
     &handler_net,
     &handler_dns,
     &handler_dhcp,
+    &handler_pcap,
 };
+
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+size_t handler_block_window_end(const struct handler_type *t, uint32_t num_periods)
+{
+    return ALIGN64(sizeof(struct handler_block)) + window_size(t->table, num_periods);
+}
+
+size_t handler_block_size(const struct handler_type *t, uint32_t num_periods)
+{
+    return ALIGN64(handler_block_window_end(t, num_periods)) + ALIGN64(t->resume_size);
+}
+
+const struct window *handler_block_window(const void *blk, size_t len, const struct handler_type *t,
+                                          uint32_t num_periods)
+{
+    const struct handler_block *b = blk;
+    size_t wend = handler_block_window_end(t, num_periods);
+    if (len < wend || b->magic != HANDLER_BLOCK_MAGIC ||
+        b->size != handler_block_size(t, num_periods) ||
+        b->window_off != ALIGN64(sizeof(struct handler_block)))
+        return NULL;
+    const struct window *w = (const struct window *)((const char *)blk + b->window_off);
+    if (w->num_periods != num_periods || w->count > num_periods || w->head >= num_periods ||
+        w->bucket_size * num_periods + b->window_off > wend)
+        return NULL;
+    return w;
+}
+
+int handler_block_load(struct handler *h, const void *blk, size_t len)
+{
+    if (len != h->blk->size ||
+        handler_block_window(blk, len, h->type, h->win->num_periods) == NULL ||
+        ((const struct handler_block *)blk)->resume_off != h->blk->resume_off)
+        return -1;
+    memcpy(h->blk, blk, len);
+    return 0;
+}
 
 const struct handler_opt *handler_opt_find(const struct handler_config *c, const char *key)
 {
@@ -39,15 +78,24 @@ struct handler *handler_new(const struct handler_type *type, const char *name,
     h->cfg = *cfg;
     h->cfg.opts = NULL; /* only valid during init */
     h->cfg.nopts = 0;
-    /* Fixed seed: the same packets give the same samples in every front end. */
-    h->rng = UINT64_C(0x853c49e6748fea9b);
-    h->win = window_new(type->table, cfg->num_periods);
+    size_t size = handler_block_size(type, cfg->num_periods);
+    /* calloc: buckets and tables stay untouched (not resident) until used. */
+    h->blk = calloc(1, size);
     h->state = type->state_size != 0 ? calloc(1, type->state_size) : NULL;
-    if (h->win == NULL || (type->state_size != 0 && h->state == NULL)) {
+    if (h->blk == NULL || (type->state_size != 0 && h->state == NULL)) {
         snprintf(err, errlen, "out of memory");
         handler_free(&h);
         return NULL;
     }
+    h->blk->magic = HANDLER_BLOCK_MAGIC;
+    h->blk->size = size;
+    h->blk->window_off = ALIGN64(sizeof(struct handler_block));
+    h->blk->resume_off = ALIGN64(handler_block_window_end(type, cfg->num_periods));
+    /* Fixed seed: the same packets give the same samples in every front end. */
+    h->blk->rng = UINT64_C(0x853c49e6748fea9b);
+    h->win = (struct window *)((char *)h->blk + h->blk->window_off);
+    window_init(h->win, type->table, cfg->num_periods);
+    h->resume = type->resume_size != 0 ? (char *)h->blk + h->blk->resume_off : NULL;
     if (type->init != NULL && type->init(h, cfg, err, errlen) != 0) {
         free(h->state);
         h->state = NULL;
@@ -65,18 +113,43 @@ void handler_free(struct handler **hp)
         return;
     if (h->type != NULL && h->type->fini != NULL)
         h->type->fini(h);
-    window_free(&h->win);
+    free(h->blk);
     free(h->state);
     free(h);
     *hp = NULL;
 }
 
-void handler_feed(struct handler *h, const struct packet *p)
+static void advance(struct handler *h, int64_t sec, int64_t nsec)
 {
     const struct handler_type *t = h->type;
-    if (window_advance(h->win, t->table, p->ts_sec, p->ts_nsec) && t->shift != NULL)
+    if (window_advance(h->win, t->table, sec, nsec) && t->shift != NULL)
         t->shift(h, window_bucket(h->win, 1), window_bucket(h->win, 0));
-    t->packet(h, window_bucket(h->win, 0), p);
+}
+
+void handler_feed(struct handler *h, const struct packet *p)
+{
+    advance(h, p->ts_sec, p->ts_nsec);
+    h->type->packet(h, window_bucket(h->win, 0), p);
+}
+
+void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s)
+{
+    advance(h, sec, nsec);
+    if (h->type->input_stats != NULL)
+        h->type->input_stats(h, window_bucket(h->win, 0), s);
+}
+
+bool handler_tick(struct handler *h, int64_t now_sec)
+{
+    const struct window *w = h->win;
+    /* Only once a minute has passed with no event at all: a packet clock
+     * that lags the wall clock a little must not rotate early. */
+    if (w->count == 0 || w->num_periods == 1 || now_sec < w->next_shift + WINDOW_PERIOD_SEC ||
+        now_sec < w->last_sec + WINDOW_PERIOD_SEC)
+        return false;
+    uint64_t shifts = w->shifts;
+    advance(h, now_sec, 0);
+    return w->shifts != shifts;
 }
 
 void handler_finish(struct handler *h)
@@ -91,11 +164,11 @@ bool handler_deep(struct handler *h)
     if (h->cfg.deep_sample_rate >= 100)
         return true;
     /* xorshift64*: cheap, and good enough for a sampling coin. */
-    uint64_t x = h->rng;
+    uint64_t x = h->blk->rng;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    h->rng = x;
+    h->blk->rng = x;
     return (x * UINT64_C(0x2545f4914f6cdd1d)) % 100 < h->cfg.deep_sample_rate;
 }
 

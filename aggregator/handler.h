@@ -57,26 +57,68 @@ const struct handler_opt *handler_opt_find(const struct handler_config *c, const
 
 struct handler;
 
+/* Capture statistics for one interval (deltas of libpcap's counters). */
+struct input_stats {
+    uint64_t recv;
+    uint64_t drop;   /* ps_drop: no room in the kernel buffer */
+    uint64_t ifdrop; /* ps_ifdrop */
+};
+
 struct handler_type {
     const char *name; /* module type in configs: "net" */
     const struct metric_table *table;
-    size_t state_size;
+    size_t state_size;  /* private state, lost with the process */
+    size_t resume_size; /* pointer-free state kept across restarts (h->resume) */
     int (*init)(struct handler *h, const struct handler_config *cfg, char *err,
                 size_t errlen);      /* optional */
     void (*fini)(struct handler *h); /* optional */
     void (*packet)(struct handler *h, void *live, const struct packet *p);
     void (*shift)(struct handler *h, void *closed, void *live); /* optional */
     void (*finish)(struct handler *h);                          /* optional: end of input */
+    void (*input_stats)(struct handler *h, void *live, const struct input_stats *s); /* optional */
+};
+
+/*
+ * Everything of an instance that must survive a restart of its process, in
+ * one pointer-free block: this header, the window (window.h), then the
+ * type's resume area (for dns, its transaction table).  An aggregator
+ * publishes the whole block as its snapshot and a successor copies it back
+ * (handler_block_load); the HTTP worker reads the prefix up to the end of
+ * the window.
+ */
+#define HANDLER_BLOCK_MAGIC UINT64_C(0x314b4c4248564b50) /* "PKVHBLK1" */
+
+struct handler_block {
+    uint64_t magic;
+    uint64_t size;       /* of the whole block */
+    uint64_t window_off; /* from the start of the block */
+    uint64_t resume_off;
+    uint64_t rng;              /* deep-sampling generator */
+    uint64_t restarts_counted; /* restarts already added to a bucket */
+    uint64_t reserved[2];
 };
 
 struct handler {
     const struct handler_type *type;
     char name[128]; /* instance name, e.g. "default-net" */
     struct handler_config cfg;
-    struct window *win;
-    uint64_t rng;
+    struct handler_block *blk; /* owned */
+    struct window *win;        /* inside blk */
+    void *resume;              /* inside blk; NULL when resume_size is 0 */
     void *state;
 };
+
+/* Bytes of the block of a type with num_periods buckets, and of its prefix
+ * that ends with the window. */
+size_t handler_block_size(const struct handler_type *t, uint32_t num_periods);
+size_t handler_block_window_end(const struct handler_type *t, uint32_t num_periods);
+/* The window inside a block (or a copy of its prefix); NULL when the header
+ * does not describe a block of this type and size. */
+const struct window *handler_block_window(const void *blk, size_t len, const struct handler_type *t,
+                                          uint32_t num_periods);
+/* Replace h's block with a published copy (len bytes).  -1 when it is not a
+ * block of h's type and size or its window is not sane. */
+int handler_block_load(struct handler *h, const void *blk, size_t len);
 
 /* NULL with a message in err on failure. */
 struct handler *handler_new(const struct handler_type *type, const char *name,
@@ -86,6 +128,13 @@ void handler_free(struct handler **h);
 const struct handler_type *handler_type_find(const char *name);
 
 void handler_feed(struct handler *h, const struct packet *p);
+/* Capture statistics read at ts: advances the window like a packet, then
+ * the type's input_stats hook (handlers without one ignore them). */
+void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s);
+/* Wall-clock rotation of an idle live input (SPEC 3.1): when no event came
+ * for a whole minute, close the live bucket at the clock's minute.  Returns
+ * true when a bucket was closed. */
+bool handler_tick(struct handler *h, int64_t now_sec);
 /* End of input: the type's finish hook, then the live bucket closes at the
  * newest packet time (SPEC 1.2: the last packet closes it). */
 void handler_finish(struct handler *h);
@@ -101,6 +150,7 @@ cJSON *handler_window_json(const struct handler *h, uint32_t n, const struct ren
 extern const struct handler_type handler_net;
 extern const struct handler_type handler_dns;
 extern const struct handler_type handler_dhcp;
+extern const struct handler_type handler_pcap;
 
 /* Queries of a dns handler waiting for their response (policy info). */
 uint32_t handler_dns_open_xacts(const struct handler *h);

@@ -72,14 +72,23 @@ struct name_list {
     size_t len[MAX_SUFFIXES];
 };
 
+/* What survives a restart of the aggregator (h->resume, published with the
+ * window): open transactions and the decisions carried from one message or
+ * bucket to the next.  TCP streams are heap state: a restart loses the
+ * partial messages in flight (HACKING.md). */
+struct dns_resume {
+    uint32_t open;
+    uint32_t last_deep;
+    uint64_t slow_in_us; /* top_slow thresholds from the last closed bucket */
+    uint64_t slow_out_us;
+    uint64_t reserved[5];
+    struct xact xacts[XACT_SLOTS];
+};
+
 struct dns_state {
     struct tcp_stream *tcp;
     struct tcp_stream_stats tcp_seen; /* stats already added to buckets */
-    struct xact *xacts;
-    uint32_t open;
-    bool last_deep;
-    uint64_t slow_in_us; /* top_slow thresholds from the last closed bucket */
-    uint64_t slow_out_us;
+    struct dns_resume *r;             /* h->resume */
 
     bool exclude_noerror;
     bool only_rcode_set;
@@ -104,7 +113,7 @@ static uint32_t xact_slot(uint64_t key)
 static struct xact *xact_find(struct dns_state *st, uint64_t key)
 {
     for (uint32_t i = xact_slot(key);; i = (i + 1) & (XACT_SLOTS - 1)) {
-        struct xact *x = &st->xacts[i];
+        struct xact *x = &st->r->xacts[i];
         if (x->key == key)
             return x;
         if (x->key == 0)
@@ -116,20 +125,20 @@ static struct xact *xact_find(struct dns_state *st, uint64_t key)
  * tombstones. */
 static void xact_remove(struct dns_state *st, struct xact *x)
 {
-    uint32_t hole = (uint32_t)(x - st->xacts);
+    uint32_t hole = (uint32_t)(x - st->r->xacts);
     for (uint32_t i = (hole + 1) & (XACT_SLOTS - 1);; i = (i + 1) & (XACT_SLOTS - 1)) {
-        struct xact *y = &st->xacts[i];
+        struct xact *y = &st->r->xacts[i];
         if (y->key == 0)
             break;
         uint32_t home = xact_slot(y->key);
         /* y may fill the hole if its home is not within (hole, i]. */
         if (((i - home) & (XACT_SLOTS - 1)) >= ((i - hole) & (XACT_SLOTS - 1))) {
-            st->xacts[hole] = *y;
+            st->r->xacts[hole] = *y;
             hole = i;
         }
     }
-    st->xacts[hole].key = 0;
-    st->open--;
+    st->r->xacts[hole].key = 0;
+    st->r->open--;
 }
 
 /* Returns false when the table is full. */
@@ -137,14 +146,14 @@ static bool xact_start(struct dns_state *st, uint64_t key, int64_t ts_ns)
 {
     struct xact *x = xact_find(st, key);
     if (x == NULL) {
-        if (st->open >= XACT_MAX)
+        if (st->r->open >= XACT_MAX)
             return false;
         uint32_t i = xact_slot(key);
-        while (st->xacts[i].key != 0)
+        while (st->r->xacts[i].key != 0)
             i = (i + 1) & (XACT_SLOTS - 1);
-        x = &st->xacts[i];
+        x = &st->r->xacts[i];
         x->key = key;
-        st->open++;
+        st->r->open++;
     }
     x->ts_ns = ts_ns;
     return true;
@@ -154,7 +163,7 @@ static uint32_t xact_purge(struct dns_state *st, int64_t before_ns)
 {
     uint32_t purged = 0;
     for (uint32_t i = 0; i < XACT_SLOTS;) {
-        struct xact *x = &st->xacts[i];
+        struct xact *x = &st->r->xacts[i];
         if (x->key != 0 && x->ts_ns <= before_ns) {
             xact_remove(st, x);
             purged++;
@@ -278,7 +287,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     /* The transaction slot is a likely cache miss: start loading it now,
      * the sketches below give it time to arrive. */
     uint64_t xkey = xact_key(m->flow, hdr.id);
-    __builtin_prefetch(&st->xacts[xact_slot(xkey)]);
+    __builtin_prefetch(&st->r->xacts[xact_slot(xkey)]);
 
     bool filtered = false;
     if (st->exclude_noerror)
@@ -294,10 +303,11 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     rate_add(&b->rate_total, p->ts_sec, 1);
     if (filtered) {
         b->filtered++;
-        b->deep_samples += st->last_deep;
+        b->deep_samples += st->r->last_deep;
         return;
     }
-    bool deep = st->last_deep = handler_deep(h);
+    bool deep = handler_deep(h);
+    st->r->last_deep = deep;
     b->deep_samples += deep;
 
     if (p->l3 == 6)
@@ -391,7 +401,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     if (!deep)
         return;
     quantile_add(host_is_server ? &b->xact_in_us : &b->xact_out_us, us);
-    uint64_t threshold = host_is_server ? st->slow_in_us : st->slow_out_us;
+    uint64_t threshold = host_is_server ? st->r->slow_in_us : st->r->slow_out_us;
     if (threshold > 0 && us >= threshold) {
         if (qrc == 1 && hdr.qdcount > 0)
             qrc = dns_parse_question(m->data, m->len, &q);
@@ -462,8 +472,8 @@ static void dns_shift(struct handler *h, void *closed, void *live)
     struct dns_state *st = h->state;
     struct dns_bucket *c = closed, *l = live;
     uint64_t v;
-    st->slow_in_us = quantile_get(&c->xact_in_us, 0.90, &v) ? v : 0;
-    st->slow_out_us = quantile_get(&c->xact_out_us, 0.90, &v) ? v : 0;
+    st->r->slow_in_us = quantile_get(&c->xact_in_us, 0.90, &v) ? v : 0;
+    st->r->slow_out_us = quantile_get(&c->xact_out_us, 0.90, &v) ? v : 0;
     int64_t now = l->hdr.period.start_sec;
     l->xact_timed_out += xact_purge(st, (now - XACT_TTL_SEC) * 1000000000);
     tcp_stream_expire(st->tcp, now);
@@ -485,7 +495,6 @@ static void dns_fini(struct handler *h)
     if (st == NULL)
         return;
     tcp_stream_free(&st->tcp);
-    free(st->xacts);
     free_names(&st->suffixes);
     free_names(&st->names);
 }
@@ -495,7 +504,8 @@ static int dns_init(struct handler *h, const struct handler_config *cfg, char *e
     struct dns_state *st = h->state;
     const struct handler_opt *o;
     st->h = h;
-    st->last_deep = true; /* at 100% every decision is deep (SPEC 4.4) */
+    st->r = h->resume;
+    st->r->last_deep = true; /* at 100% every decision is deep (SPEC 4.4) */
 
     if ((o = handler_opt_find(cfg, "exclude_noerror")) != NULL)
         st->exclude_noerror = o->type == HOPT_BOOL ? o->b : o->u != 0;
@@ -516,9 +526,7 @@ static int dns_init(struct handler *h, const struct handler_config *cfg, char *e
 
     struct tcp_stream_limits lim = {0};
     st->tcp = tcp_stream_new(&lim, on_tcp_message, st);
-    /* calloc: the table's pages stay untouched until transactions use them. */
-    st->xacts = calloc(XACT_SLOTS, sizeof(*st->xacts));
-    if (st->tcp == NULL || st->xacts == NULL) {
+    if (st->tcp == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -531,13 +539,14 @@ fail:
 uint32_t handler_dns_open_xacts(const struct handler *h)
 {
     const struct dns_state *st = h->state;
-    return st->open;
+    return st->r->open;
 }
 
 const struct handler_type handler_dns = {
     .name = "dns",
     .table = &dns_table,
     .state_size = sizeof(struct dns_state),
+    .resume_size = sizeof(struct dns_resume),
     .init = dns_init,
     .fini = dns_fini,
     .packet = dns_packet,

@@ -53,6 +53,13 @@ void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint
         handler_feed(pl->handlers[i], &p);
 }
 
+void pipeline_input_stats(struct pipeline *pl, int64_t sec, int64_t nsec,
+                          const struct input_stats *s)
+{
+    for (uint32_t i = 0; i < pl->nhandlers; i++)
+        handler_input_stats(pl->handlers[i], sec, nsec, s);
+}
+
 void pipeline_finish(struct pipeline *pl)
 {
     for (uint32_t i = 0; i < pl->nhandlers; i++)

@@ -35,6 +35,9 @@ void pipeline_free(struct pipeline **pl);
 int pipeline_add(struct pipeline *pl, struct handler *h);
 void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint32_t caplen,
                     uint32_t wirelen, int64_t sec, int64_t nsec);
+/* Capture statistics read at ts, for every handler. */
+void pipeline_input_stats(struct pipeline *pl, int64_t sec, int64_t nsec,
+                          const struct input_stats *s);
 /* End of input for every handler. */
 void pipeline_finish(struct pipeline *pl);
 

@@ -26,6 +26,7 @@ struct loop_ctx {
     struct cap_loop_stats *st;
     uint16_t linktype;
     bool nsec;
+    uint64_t skip; /* packets still to pass over (a file tap's resume) */
 };
 
 static uint64_t mono_ns(void)
@@ -56,9 +57,15 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
         uint64_t frac = h->ts.tv_usec > 0 ? (uint64_t)h->ts.tv_usec : 0;
         ts_ns = (uint64_t)h->ts.tv_sec * NSEC_PER_SEC + (c->nsec ? frac : frac * 1000);
     }
+    if (c->skip > 0) {
+        c->skip--;
+        st->skipped++;
+        return;
+    }
     st->packets++;
     st->bytes += h->len;
     st->captured_bytes += h->caplen;
+    st->last_ts_ns = ts_ns;
     if (ring_push(c->ring, ts_ns, h->caplen, h->len, c->linktype, bytes) == 0)
         st->ring_pushes++;
     else
@@ -145,6 +152,16 @@ static int run_file(struct cap_source *src, struct loop_ctx *ctx, const struct c
     struct pacer pace = {0};
     bool paced = cfg->replay_pps > 0;
 
+    while (ctx->skip > 0) {
+        int want = ctx->skip < (uint64_t)batch ? (int)ctx->skip : batch;
+        int rc = pcap_dispatch(p, want, on_packet, (u_char *)ctx);
+        if (*stop || rc == PCAP_ERROR_BREAK)
+            return CAP_LOOP_STOPPED;
+        if (rc < 0)
+            return file_error(src, ctx->st);
+        if (rc == 0)
+            return CAP_LOOP_EOF;
+    }
     if (paced)
         pacer_init(&pace, cfg->replay_pps, mono_ns());
     for (;;) {
@@ -175,7 +192,15 @@ static int run_file(struct cap_source *src, struct loop_ctx *ctx, const struct c
     }
 }
 
-static void take_stats(struct cap_source *src, const struct cap_loop_config *cfg,
+static uint64_t real_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void take_stats(struct cap_source *src, struct ring *ring, const struct cap_loop_config *cfg,
                        struct cap_loop_stats *st)
 {
     struct cap_source_stats d;
@@ -187,6 +212,11 @@ static void take_stats(struct cap_source *src, const struct cap_loop_config *cfg
     st->kernel_recv += d.recv;
     st->kernel_drops += d.drop;
     st->if_drops += d.ifdrop;
+    /* In order with the frames, stamped with the time it was read: the pcap
+     * handler adds it to the bucket of that second. */
+    struct ring_ctl_stats rec = {.recv = d.recv, .drop = d.drop, .ifdrop = d.ifdrop};
+    if (ring_push(ring, real_ns(), sizeof(rec), sizeof(rec), RING_LINK_STATS, &rec) == 0)
+        st->control_records++;
     if (cfg->on_stats != NULL)
         cfg->on_stats(&d, cfg->stats_arg);
 }
@@ -223,7 +253,7 @@ static int run_live(struct cap_source *src, struct loop_ctx *ctx, const struct c
         }
         now = mono_ns();
         if (now >= next_stats) {
-            take_stats(src, cfg, ctx->st);
+            take_stats(src, ctx->ring, cfg, ctx->st);
             next_stats += interval;
             if (next_stats <= now)
                 next_stats = now + interval;
@@ -246,7 +276,7 @@ static int run_live(struct cap_source *src, struct loop_ctx *ctx, const struct c
         }
     }
     /* The drops of the last partial interval still count. */
-    take_stats(src, cfg, ctx->st);
+    take_stats(src, ctx->ring, cfg, ctx->st);
     return status;
 }
 
@@ -264,5 +294,13 @@ int cap_loop_run(struct cap_source *src, struct ring *ring, const struct cap_loo
     memset(st, 0, sizeof(*st));
     if (cap_source_is_live(src))
         return run_live(src, &ctx, cfg, batch, stop);
-    return run_file(src, &ctx, cfg, batch, stop);
+    ctx.skip = cfg->skip_packets;
+    int rc = run_file(src, &ctx, cfg, batch, stop);
+    if (rc == CAP_LOOP_EOF || rc == CAP_LOOP_TRUNCATED) {
+        /* After the last frame: a consumer that reads it has read them all. */
+        static const uint8_t none[8];
+        if (ring_push(ring, ctx.st->last_ts_ns, 0, 0, RING_LINK_EOF, none) == 0)
+            st->control_records++;
+    }
+    return rc;
 }

@@ -22,8 +22,15 @@
  * (cap_source_stats: deltas of ps_recv, ps_drop, ps_ifdrop) and calls
  * on_stats; one last sample is taken when the loop stops.
  *
+ * Control records (shm/ring.h): each statistics sample is also pushed as a
+ * RING_LINK_STATS record, and the end of a file (CAP_LOOP_EOF or
+ * CAP_LOOP_TRUNCATED) as a RING_LINK_EOF record after the last frame, so
+ * consumers see both in order with the frames.
+ *
  * Files.  At the end of the file the loop returns CAP_LOOP_EOF: the agent
- * keeps serving what it summarized.  As pktvisor-pcap does, a file cut
+ * keeps serving what it summarized.  skip_packets lets a respawned capture
+ * process resume a file tap: the first N packets (after BPF) are read and
+ * not pushed, not paced.  As pktvisor-pcap does, a file cut
  * inside a record ("truncated" in libpcap's message) returns
  * CAP_LOOP_TRUNCATED, a warning after which the records before it stand;
  * any other read error returns CAP_LOOP_ERROR.  Both count a file error.
@@ -71,6 +78,7 @@ struct cap_loop_config {
     int stats_interval_ms;      /* live: 0 = CAP_LOOP_STATS_MS */
     cap_loop_stats_fn on_stats; /* live: may be NULL */
     void *stats_arg;
+    uint64_t skip_packets; /* files: read but do not push the first N (resume) */
 };
 
 /* Counters of one cap_loop_run (zeroed when it starts). */
@@ -85,6 +93,9 @@ struct cap_loop_stats {
     uint64_t kernel_recv;        /* live: sums of the samples' deltas */
     uint64_t kernel_drops;
     uint64_t if_drops;
+    uint64_t skipped;                     /* files: passed over (skip_packets) */
+    uint64_t control_records;             /* statistics and end-of-file records pushed */
+    uint64_t last_ts_ns;                  /* of the newest frame pushed */
     char message[PCAP_ERRBUF_SIZE + 512]; /* for CAP_LOOP_ERROR / CAP_LOOP_TRUNCATED */
 };
 

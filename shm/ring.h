@@ -99,6 +99,21 @@
 
 #define RING_REC_PAD 0x1u
 
+/*
+ * Control records.  Besides frames, the capture process writes two kinds of
+ * records whose link type no capture uses (DLT values stay far below): they
+ * travel in order with the frames, so a consumer that resumes from a cursor
+ * sees each exactly once too.
+ */
+#define RING_LINK_STATS 0xfff0u /* bytes: struct ring_ctl_stats, read at ts */
+#define RING_LINK_EOF   0xfff1u /* a file tap ended; no bytes */
+
+struct ring_ctl_stats {
+    uint64_t recv; /* deltas of libpcap's counters since the previous record */
+    uint64_t drop;
+    uint64_t ifdrop;
+};
+
 /* One record header in the data area; caplen bytes follow, then padding to
  * a multiple of 8.  A padding record has flags RING_REC_PAD and caplen 0. */
 struct ring_rec {

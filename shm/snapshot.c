@@ -151,9 +151,16 @@ uint64_t snap_publish(struct snap *s, const void *blob, const struct snap_meta *
 
 enum snap_result snap_read(const struct snap *s, void *out, struct snap_meta *meta)
 {
+    return snap_read_prefix(s, out, s->blob_size, meta);
+}
+
+enum snap_result snap_read_prefix(const struct snap *s, void *out, size_t len,
+                                  struct snap_meta *meta)
+{
     const struct snap_area *a = s->area;
     unsigned char *dst = out;
 
+    assert(len <= s->blob_size);
     for (int t = 0; t < SNAP_READ_TRIES; t++) {
         uint64_t pub = atomic_load_explicit(&a->published, memory_order_acquire);
         uint64_t gen = pub >> 8, seq;
@@ -175,13 +182,13 @@ enum snap_result snap_read(const struct snap *s, void *out, struct snap_meta *me
         m.ring_seq = atomic_load_explicit(&sl->ring_seq, memory_order_relaxed);
         m.ts_ns = atomic_load_explicit(&sl->ts_ns, memory_order_relaxed);
         w = blob_words(sl);
-        for (i = 0; i + 8 <= s->blob_size; i += 8) {
+        for (i = 0; i + 8 <= len; i += 8) {
             uint64_t v = atomic_load_explicit(&w[i / 8], memory_order_relaxed);
             memcpy(dst + i, &v, 8);
         }
-        if (i < s->blob_size) {
+        if (i < len) {
             uint64_t v = atomic_load_explicit(&w[i / 8], memory_order_relaxed);
-            memcpy(dst + i, &v, s->blob_size - i);
+            memcpy(dst + i, &v, len - i);
         }
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != seq)

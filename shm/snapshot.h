@@ -124,6 +124,10 @@ uint64_t snap_publish(struct snap *s, const void *blob, const struct snap_meta *
 
 /* Reader: copy the newest blob into out (blob_size bytes) and its metadata. */
 enum snap_result snap_read(const struct snap *s, void *out, struct snap_meta *meta);
+/* The same for the first len bytes of the blob only (len <= blob_size): a
+ * reader that needs a prefix does not copy the rest. */
+enum snap_result snap_read_prefix(const struct snap *s, void *out, size_t len,
+                                  struct snap_meta *meta);
 
 /* Generation currently published (0: none); for monitoring. */
 uint64_t snap_generation(const struct snap *s);

@@ -13,6 +13,7 @@ static struct {
     enum log_target target;
     char path[4096];
     FILE *file;
+    int pipe_fd; /* LOG_TO_PIPE */
     bool verbose;
 } lg = {.role = "pktvisor", .target = LOG_TO_STDERR};
 
@@ -28,6 +29,18 @@ int log_init(const char *role, enum log_target target, const char *path, bool ve
     if (target == LOG_TO_SYSLOG)
         openlog("pktvisord", LOG_PID | LOG_NDELAY, LOG_DAEMON);
     return 0;
+}
+
+void log_init_pipe(const char *role, int fd)
+{
+    log_set_role(role);
+    if (lg.file != NULL)
+        fclose(lg.file);
+    lg.file = NULL;
+    if (lg.target == LOG_TO_SYSLOG)
+        closelog();
+    lg.target = LOG_TO_PIPE;
+    lg.pipe_fd = fd;
 }
 
 void log_set_role(const char *role)
@@ -59,6 +72,24 @@ int log_reopen(void)
     return 0;
 }
 
+static void emit(int pri, const char *role, long pid, const char *msg)
+{
+    if (lg.target == LOG_TO_SYSLOG) {
+        syslog(pri, "%s: %s", role, msg);
+        return;
+    }
+    FILE *out = lg.target == LOG_TO_FILE && lg.file != NULL ? lg.file : stderr;
+    if (lg.target == LOG_TO_FILE) {
+        char stamp[32];
+        struct tm tm;
+        time_t now = time(NULL);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        fprintf(out, "%s %s[%ld]: %s\n", stamp, role, pid, msg);
+    } else {
+        fprintf(out, "%s: %s\n", role, msg);
+    }
+}
+
 static void vlog(int pri, const char *fmt, va_list ap, int err)
 {
     char msg[2048];
@@ -68,20 +99,40 @@ static void vlog(int pri, const char *fmt, va_list ap, int err)
     if (err != 0 && (size_t)n < sizeof(msg))
         snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
 
-    if (lg.target == LOG_TO_SYSLOG) {
-        syslog(pri, "%s: %s", lg.role, msg);
+    if (lg.target == LOG_TO_PIPE) {
+        /* One write per line (below PIPE_BUF: atomic), never blocking: a
+         * child must not stall on a busy supervisor; a full pipe loses the
+         * line. */
+        char line[2304];
+        int len = snprintf(line, sizeof(line), "%d %ld %s\t", pri, (long)getpid(), lg.role);
+        if (len < 0 || (size_t)len >= sizeof(line))
+            return;
+        for (const char *c = msg; *c != '\0' && (size_t)len < sizeof(line) - 1; c++)
+            line[len++] = *c == '\n' ? ' ' : *c;
+        line[len++] = '\n';
+        ssize_t w = write(lg.pipe_fd, line, (size_t)len);
+        (void)w;
         return;
     }
-    FILE *out = lg.target == LOG_TO_FILE && lg.file != NULL ? lg.file : stderr;
-    if (lg.target == LOG_TO_FILE) {
-        char stamp[32];
-        struct tm tm;
-        time_t now = time(NULL);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-        fprintf(out, "%s %s[%ld]: %s\n", stamp, lg.role, (long)getpid(), msg);
-    } else {
-        fprintf(out, "%s: %s\n", lg.role, msg);
-    }
+    emit(pri, lg.role, (long)getpid(), msg);
+}
+
+int log_forward(char *line)
+{
+    int pri;
+    long pid;
+    int off = 0;
+    if (sscanf(line, "%d %ld %n", &pri, &pid, &off) != 2 || off == 0)
+        return -1;
+    char *role = line + off;
+    char *tab = strchr(role, '\t');
+    if (tab == NULL)
+        return -1;
+    *tab = '\0';
+    if (pri == LOG_DEBUG && !lg.verbose)
+        return 0;
+    emit(pri, role, pid, tab + 1);
+    return 0;
 }
 
 #define LOG_BODY(pri, err)                                                                         \

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG };
+enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG, LOG_TO_PIPE };
 
 /* role: shown on every line.  path: for LOG_TO_FILE.  Returns 0 or -1. */
 int log_init(const char *role, enum log_target target, const char *path, bool verbose);
@@ -26,6 +26,16 @@ void log_set_role(const char *role);
 void log_set_verbose(bool verbose);
 bool log_is_verbose(void);
 int log_reopen(void);
+
+/* pktvisord's children log through a pipe to the supervisor, which alone
+ * holds the log file or syslog (a chrooted child can open neither, and
+ * SIGHUP reopens one file in one process).  log_init_pipe() switches the
+ * calling child to the pipe's write end (non-blocking); the supervisor
+ * hands each line it reads (without the newline, modified in place) to
+ * log_forward(), which writes it with the child's role and pid.  -1 for a
+ * line that is not in the pipe format. */
+void log_init_pipe(const char *role, int fd);
+int log_forward(char *line);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,11 @@
 #define AT(bucket, d)  ((char *)(bucket) + (d)->offset)
 #define CAT(bucket, d) ((const char *)(bucket) + (d)->offset)
 
+#define HEALTH_DESC(id, path, help)                                                                \
+    {METRIC_COUNTER, (uint32_t)offsetof(struct bucket_health, id), path, help},
+const struct metric_desc bucket_health_metrics[] = {BUCKET_HEALTH(HEALTH_DESC)};
+const size_t bucket_health_count = sizeof(bucket_health_metrics) / sizeof(bucket_health_metrics[0]);
+
 void metric_bucket_open(const struct metric_table *t, void *bucket, int64_t sec, int64_t nsec)
 {
     memset(bucket, 0, t->bucket_size);
@@ -67,6 +72,9 @@ void metric_bucket_merge(const struct metric_table *t, void *dst, const void *sr
     dh->period.length = dlen + slen;
     dh->period.merged = 1;
     dh->events += sh->events;
+    for (size_t i = 0; i < bucket_health_count; i++)
+        *(uint64_t *)AT(&dh->health, &bucket_health_metrics[i]) +=
+            *(const uint64_t *)CAT(&sh->health, &bucket_health_metrics[i]);
 
     for (size_t i = 0; i < t->count; i++) {
         const struct metric_desc *d = &t->metrics[i];
@@ -209,6 +217,14 @@ cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
             break;
         }
         }
+    }
+    for (size_t i = 0; o->agent && i < bucket_health_count; i++) {
+        const struct metric_desc *d = &bucket_health_metrics[i];
+        char leaf[64];
+        cJSON *parent = json_parent(root, d->path, leaf, sizeof(leaf));
+        if (parent == NULL)
+            goto fail;
+        json_add_u64(parent, leaf, *(const uint64_t *)CAT(&h->health, d));
     }
     cJSON *period = cJSON_AddObjectToObject(root, "period");
     if (period == NULL)

@@ -71,10 +71,33 @@ struct period {
     uint32_t merged;
 };
 
+/*
+ * The agent's health counters, the same in every handler's bucket (STYLE.md:
+ * drops are metrics): declared once here, rendered under "<key>.agent" when
+ * render_opts.agent is set (pktvisord; pktvisor-pcap has no ring and no
+ * restarts), summed by merges.
+ */
+#define BUCKET_HEALTH(X)                                                                           \
+    X(restarts, "agent.restarts", "Times this handler's process was restarted")                    \
+    X(ring_overruns, "agent.ring_overruns",                                                        \
+      "Packets this handler lost because it fell a whole packet ring behind the capture")          \
+    X(poison_packets, "agent.poison_packets",                                                      \
+      "Packets skipped because this handler crashed twice while counting them")
+
+#define BUCKET_HEALTH_FIELD(id, path, help) uint64_t id;
+struct bucket_health {
+    BUCKET_HEALTH(BUCKET_HEALTH_FIELD)
+};
+
 struct bucket_hdr {
     struct period period;
     uint64_t events; /* events the handler saw in this bucket (health) */
+    struct bucket_health health;
 };
+
+/* The health counters as descriptors (offsets into struct bucket_health). */
+extern const struct metric_desc bucket_health_metrics[];
+extern const size_t bucket_health_count;
 
 struct metric_table {
     const char *schema_key; /* "packets", "dns", "dhcp", "pcap" */
@@ -96,6 +119,7 @@ void metric_bucket_merge(const struct metric_table *t, void *dst, const void *sr
 struct render_opts {
     int64_t now_sec; /* clock for a live bucket's length */
     bool show_live;  /* live bucket of live capture: rates show "live" */
+    bool agent;      /* add the "agent" health counters (pktvisord) */
 };
 
 /* The handler object for one bucket, keys sorted ({"cardinality":..,

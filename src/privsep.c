@@ -510,14 +510,20 @@ int privsep_report(pid_t pid, struct privsep_status *st, char *err, size_t errle
 
     snprintf(path, sizeof(path), "%s/root", dir);
     n = readlink(path, st->root, sizeof(st->root) - 1);
-    if (n < 0) {
+    /* Another user's root and fds need the right to ptrace it (root
+     * without CAP_SYS_PTRACE under systemd has not): unknown, not an error. */
+    if (n < 0 && errno != EACCES && errno != EPERM) {
         err_set(err, errlen, "report: readlink %s: %s", path, strerror(errno));
         return -1;
     }
-    st->root[n] = '\0';
+    st->root[n < 0 ? 0 : n] = '\0';
 
     snprintf(path, sizeof(path), "%s/fd", dir);
     d = opendir(path);
+    if (d == NULL && (errno == EACCES || errno == EPERM)) {
+        st->nfds = -1;
+        return 0;
+    }
     if (d == NULL) {
         err_set(err, errlen, "report: open %s: %s", path, strerror(errno));
         return -1;

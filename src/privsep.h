@@ -115,8 +115,8 @@ struct privsep_status {
     int no_new_privs; /* 0 or 1 */
     int seccomp;      /* 0 off, 1 strict, 2 filter */
     int threads;
-    int nfds;        /* entries in /proc/PID/fd */
-    char root[4096]; /* readlink /proc/PID/root, as the reader sees it */
+    int nfds;        /* entries in /proc/PID/fd; -1: not readable */
+    char root[4096]; /* readlink /proc/PID/root, as the reader sees it; "": not readable */
 };
 
 /* Fill st from /proc/PID/status, /proc/PID/root and /proc/PID/fd (pid 0:

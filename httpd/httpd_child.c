@@ -1,0 +1,299 @@
+/*
+ * httpd_child.c - the HTTP worker process (agent.h): libevent's evhttp on
+ * the listening socket the supervisor bound, answering from the handler
+ * instances' published snapshots.
+ *
+ * The supervisor sends, after our READY, one PROC_MSG_INSTANCE per handler
+ * instance with its metric segment's fd, which we map read-only (the
+ * worker can read every aggregator's snapshots and write none), then
+ * PROC_MSG_START.  Each request copies the prefix of the newest snapshot it
+ * needs (the block's window, not the dns transaction table) into a buffer
+ * of the instance and renders it: the aggregators never wait for us
+ * (DESIGN.md property 4).  The control socket closing means the supervisor
+ * is gone: the worker stops.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "agg_loop.h"
+#include "httpd_server.h"
+#include "log.h"
+#include "metric_seg.h"
+#include "proc_msg.h"
+
+#define MAX_POLICIES AGENT_MAX_INSTANCES
+
+struct hinst {
+    struct proc_msg_instance m;
+    const struct handler_type *type;
+    struct segment *seg;
+    void *buf; /* the block's prefix up to the end of its window */
+    size_t len;
+    size_t policy;
+};
+
+struct hctx {
+    struct hinst inst[AGENT_MAX_INSTANCES];
+    size_t ninst;
+    char policies[MAX_POLICIES][64];
+    size_t npolicies;
+    int64_t start_ns;
+    struct event_base *base;
+    struct httpd_server *srv;
+    struct event *sock_ev;
+    struct event *stop_ev;
+    int sock;
+};
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct hinst *find(struct hctx *c, size_t p, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < c->ninst; j++)
+        if (c->inst[j].policy == p && k++ == i)
+            return &c->inst[j];
+    return NULL;
+}
+
+static size_t s_policy_count(void *ctx)
+{
+    return ((struct hctx *)ctx)->npolicies;
+}
+
+static const char *s_policy_name(void *ctx, size_t p)
+{
+    return ((struct hctx *)ctx)->policies[p];
+}
+
+static size_t s_instance_count(void *ctx, size_t p)
+{
+    struct hctx *c = ctx;
+    size_t n = 0;
+    for (size_t j = 0; j < c->ninst; j++)
+        n += c->inst[j].policy == p;
+    return n;
+}
+
+static int s_instance_get(void *ctx, size_t p, size_t i, struct httpd_instance *out)
+{
+    struct hinst *h = find(ctx, p, i);
+    if (h == NULL)
+        return -1;
+    out->name = h->m.name;
+    out->schema_key = h->type->table->schema_key;
+    out->running = true;
+    return 0;
+}
+
+static enum httpd_render_rc s_render(void *ctx, size_t p, size_t i, enum httpd_view view,
+                                     uint64_t n, cJSON **out, char *err)
+{
+    struct hinst *h = find(ctx, p, i);
+    if (h == NULL) {
+        snprintf(err, HTTPD_ERR_MAX, "no such handler");
+        return HTTPD_RENDER_FAIL;
+    }
+    int rc = SNAP_BUSY;
+    for (int tries = 0; tries < 8 && rc == SNAP_BUSY; tries++)
+        rc = agg_snapshot_load(metric_seg_snap(h->seg), h->type, h->m.num_periods, h->buf, h->len,
+                               NULL);
+    const struct window *w;
+    struct window *empty = NULL;
+    if (rc == SNAP_OK) {
+        w = handler_block_window(h->buf, h->len, h->type, h->m.num_periods);
+    } else if (rc == SNAP_NONE) {
+        /* Nothing counted yet: an empty window (an empty live bucket). */
+        empty = window_new(h->type->table, h->m.num_periods);
+        w = empty;
+    } else {
+        snprintf(err, HTTPD_ERR_MAX, "%s: snapshot unavailable", h->m.name);
+        return HTTPD_RENDER_FAIL;
+    }
+    if (w == NULL) {
+        window_free(&empty);
+        snprintf(err, HTTPD_ERR_MAX, "%s: out of memory", h->m.name);
+        return HTTPD_RENDER_FAIL;
+    }
+    struct render_opts ro = {
+        .now_sec = real_ns() / 1000000000,
+        .show_live = h->m.live != 0,
+        .agent = true,
+    };
+    enum httpd_render_rc r = httpd_window_render(h->type->table, w, view, n, &ro, out, err);
+    window_free(&empty);
+    return r;
+}
+
+static double s_up_time_min(void *ctx)
+{
+    struct hctx *c = ctx;
+    return (double)(real_ns() - c->start_ns) / 60e9;
+}
+
+static int add_instance(struct hctx *c, const struct proc_msg_instance *m, int fd)
+{
+    char err[256];
+    struct proc_msg_instance mm = *m;
+    mm.policy[sizeof(mm.policy) - 1] = mm.name[sizeof(mm.name) - 1] = '\0';
+    mm.type[sizeof(mm.type) - 1] = mm.tap[sizeof(mm.tap) - 1] = '\0';
+    const struct handler_type *t = handler_type_find(mm.type);
+    if (c->ninst >= AGENT_MAX_INSTANCES || t == NULL || mm.num_periods < 1 ||
+        mm.num_periods > WINDOW_MAX_PERIODS) {
+        log_warnx("instance %s: refused (type %s, %" PRIu32 " periods)", mm.name, mm.type,
+                  mm.num_periods);
+        return -1;
+    }
+    struct hinst *h = &c->inst[c->ninst];
+    memset(h, 0, sizeof(*h));
+    h->m = mm;
+    h->type = t;
+    h->seg = metric_seg_attach(fd, false, t, mm.num_periods, err, sizeof(err));
+    if (h->seg == NULL) {
+        log_warnx("instance %s: %s", mm.name, err);
+        return -1;
+    }
+    h->len = handler_block_window_end(t, mm.num_periods);
+    h->buf = malloc(h->len);
+    if (h->buf == NULL) {
+        segment_free(&h->seg);
+        return -1;
+    }
+    size_t p = 0;
+    while (p < c->npolicies && strcmp(c->policies[p], mm.policy) != 0)
+        p++;
+    if (p == c->npolicies) {
+        snprintf(c->policies[p], sizeof(c->policies[p]), "%s", mm.policy);
+        c->npolicies++;
+    }
+    h->policy = p;
+    c->ninst++;
+    return 0;
+}
+
+static void on_sock(evutil_socket_t fd, short what, void *arg)
+{
+    struct hctx *c = arg;
+    unsigned char buf[PROC_MSG_MAX];
+    char err[256];
+    uint32_t type;
+    size_t len;
+    int mfd;
+    (void)fd;
+    (void)what;
+
+    for (;;) {
+        int rc = proc_msg_recv(c->sock, &type, buf, &len, &mfd, err, sizeof(err));
+        if (rc == -2)
+            return;
+        if (rc <= 0) {
+            if (rc < 0)
+                log_warnx("%s", err);
+            event_base_loopbreak(c->base);
+            return;
+        }
+        if (type == PROC_MSG_INSTANCE) {
+            struct proc_msg_instance m;
+            memcpy(&m, buf, sizeof(m));
+            add_instance(c, &m, mfd);
+            close(mfd);
+        } else if (type == PROC_MSG_START) {
+            struct proc_msg_start st;
+            memcpy(&st, buf, sizeof(st));
+            c->start_ns = st.start_ns;
+            log_debug("serving %zu handler instances of %zu policies", c->ninst, c->npolicies);
+        } else {
+            log_warnx("unexpected message %" PRIu32 " from the supervisor", type);
+            event_base_loopbreak(c->base);
+            return;
+        }
+    }
+}
+
+static void on_stopped(void *arg)
+{
+    event_base_loopbreak(((struct hctx *)arg)->base);
+}
+
+static void on_stop_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct hctx *c = arg;
+    (void)fd;
+    (void)what;
+    if (agent_child_stop) {
+        event_del(c->stop_ev);
+        httpd_server_stop(c->srv, 2, on_stopped, c);
+    }
+}
+
+int httpd_child_run(struct agent *a, int sock)
+{
+    static struct hctx c;
+    char err[512];
+    int status = 1;
+
+    memset(&c, 0, sizeof(c));
+    c.sock = sock;
+    c.start_ns = a->start_ns;
+    agent_release(a, NULL, true, NULL);
+    int lfd = a->listen_fd;
+    if (agent_drop_and_ready(a, sock, &lfd, 1) != 0)
+        return PRIVSEP_EXIT_NORESPAWN;
+
+    struct httpd_source src = {
+        .ctx = &c,
+        .policy_count = s_policy_count,
+        .policy_name = s_policy_name,
+        .instance_count = s_instance_count,
+        .instance_get = s_instance_get,
+        .render = s_render,
+        .up_time_min = s_up_time_min,
+    };
+    c.base = event_base_new();
+    if (c.base == NULL) {
+        log_warnx("event_base_new failed");
+        return 1;
+    }
+    /* Descriptors of our own before the server starts (httpd_server.h). */
+    c.sock_ev = event_new(c.base, sock, EV_READ | EV_PERSIST, on_sock, &c);
+    c.stop_ev = event_new(c.base, -1, EV_PERSIST, on_stop_check, &c);
+    struct timeval tick = {0, 100000};
+    if (c.sock_ev == NULL || c.stop_ev == NULL || event_add(c.sock_ev, NULL) != 0 ||
+        event_add(c.stop_ev, &tick) != 0) {
+        log_warnx("event setup failed");
+        goto out;
+    }
+    struct httpd_server_config sc = {.listen_fd = lfd, .source = &src};
+    a->listen_fd = -1; /* adopted */
+    c.srv = httpd_server_new(c.base, &sc, err, sizeof(err));
+    if (c.srv == NULL) {
+        log_warnx("%s", err);
+        goto out;
+    }
+    event_base_dispatch(c.base);
+    status = 0;
+out:
+    httpd_server_free(&c.srv);
+    if (c.sock_ev != NULL)
+        event_free(c.sock_ev);
+    if (c.stop_ev != NULL)
+        event_free(c.stop_ev);
+    event_base_free(c.base);
+    for (size_t i = 0; i < c.ninst; i++) {
+        segment_free(&c.inst[i].seg);
+        free(c.inst[i].buf);
+    }
+    return status;
+}

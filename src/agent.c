@@ -1,0 +1,59 @@
+/*
+ * agent.c - what every pktvisord child does with its copy of the agent
+ * before it runs.  See agent.h.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cap_source.h"
+#include "log.h"
+#include "proc_msg.h"
+#include "ring.h"
+#include "segment.h"
+
+void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,
+                   const struct agent_instance *keep_inst)
+{
+    for (size_t i = 0; i < a->ninputs; i++) {
+        struct agent_input *in = &a->inputs[i];
+        if (in != keep_in) {
+            ring_free(&in->ring);
+            cap_source_close(&in->src);
+        }
+    }
+    for (size_t i = 0; i < a->ninst; i++)
+        if (&a->inst[i] != keep_inst)
+            segment_free(&a->inst[i].seg);
+    if (!keep_listen && a->listen_fd >= 0) {
+        close(a->listen_fd);
+        a->listen_fd = -1;
+    }
+}
+
+int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nextra)
+{
+    char err[512];
+    int keep[PRIVSEP_MAX_KEEP];
+    size_t n = 0;
+
+    keep[n++] = a->log_pipe[1];
+    keep[n++] = sock;
+    for (size_t i = 0; i < nextra && n < PRIVSEP_MAX_KEEP; i++)
+        keep[n++] = extra[i];
+    if (a->drop) {
+        const char *root = a->opt.chroot != NULL && a->opt.chroot[0] != '\0' ? a->opt.chroot : NULL;
+        if (privsep_drop(&a->user, root, keep, n, err, sizeof(err)) != 0) {
+            log_warnx("privilege drop failed: %s", err);
+            return -1;
+        }
+    }
+    struct proc_msg_ready r = {.pid = (int32_t)getpid()};
+    if (proc_msg_send(sock, PROC_MSG_READY, &r, sizeof(r), -1) != 0) {
+        log_warn("telling the supervisor");
+        return -1;
+    }
+    return 0;
+}

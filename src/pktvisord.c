@@ -1,0 +1,670 @@
+/*
+ * pktvisord.c - the agent's entry point: options (SPEC 1.1), logging,
+ * configuration, and everything that needs privileges before the
+ * supervisor forks its children (sup.h): the listening socket, a first
+ * open of each capture source (to fail early with a clear message and to
+ * learn the interface's addresses and link type), the packet rings and the
+ * metric segments.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cap_source.h"
+#include "config.h"
+#include "geo.h"
+#include "log.h"
+#include "metric_seg.h"
+#include "privsep.h"
+#include "proc_title.h"
+#include "ring.h"
+#include "sup.h"
+
+static const char usage_text[] =
+    "\n"
+    "    Usage:\n"
+    "      pktvisord [options] [IFACE]\n"
+    "      pktvisord (-h | --help)\n"
+    "      pktvisord --version\n"
+    "\n"
+    "    pktvisord summarizes network data streams.\n"
+    "\n"
+    "    IFACE, if specified, is either a network interface or an IP address (4 or 6). If this is "
+    "specified,\n"
+    "    a \"pcap\" input stream will be automatically created, with \"net\", \"dhcp\", \"dns\" "
+    "and \"pcap\"\n"
+    "    handler modules attached.\n"
+    "\n"
+    "    Base Options:\n"
+    "      -d                          Daemonize; fork and continue running in the background\n"
+    "      -h --help                   Show this screen\n"
+    "      -v                          Verbose log output\n"
+    "      --no-track                  Accepted for compatibility (nothing is ever sent)\n"
+    "      --version                   Show version\n"
+    "    Web Server Options:\n"
+    "      -l HOST                     Run web server on the given host or IP [default: "
+    "localhost]\n"
+    "      -p PORT                     Run web server on the given port [default: 10853]\n"
+    "      --tls                       Enable TLS on the web server\n"
+    "      --tls-cert FILE             Use given TLS cert. Required if --tls is enabled.\n"
+    "      --tls-key FILE              Use given TLS private key. Required if --tls is enabled.\n"
+    "      --admin-api                 Enable admin REST API giving complete control plane "
+    "functionality [default: false]\n"
+    "    Geo Options:\n"
+    "      --geo-city FILE             GeoLite2 City database to use for IP to Geo mapping\n"
+    "      --geo-asn FILE              GeoLite2 ASN database to use for IP to ASN mapping\n"
+    "    Configuration:\n"
+    "      --config FILE               Use specified YAML configuration to configure options, "
+    "Taps, and Collection Policies\n"
+    "    Logging Options:\n"
+    "      --log-file FILE             Log to the given output file name\n"
+    "      --syslog                    Log to syslog\n"
+    "    Prometheus Options:\n"
+    "      --prometheus                Accepted for compatibility (/metrics is always on)\n"
+    "      --prom-instance ID          Optionally set the 'instance' label to given ID\n"
+    "    Handler Module Defaults:\n"
+    "      --max-deep-sample N         Never deep sample more than N% of streams (an int "
+    "between 0 and 100) [default: 100]\n"
+    "      --periods P                 Hold this many 60 second time periods of history in "
+    "memory [default: 5]\n"
+    "    pcap Input Module Options:\n"
+    "      -b BPF                      Filter packets using the given tcpdump compatible filter "
+    "expression. Example: \"port 53\"\n"
+    "      -H HOSTSPEC                 Specify subnets (comma separated) to consider HOST, in "
+    "CIDR form. Example: \"10.0.1.0/24,10.0.2.1/32,2001:db8::/64\"\n"
+    "                                  When IFACE is given, its own addresses are added.\n"
+    "    Privilege Options:\n"
+    "      --user USER                 Run the capture, aggregator and HTTP processes as USER "
+    "[default: pktvisor, else nobody]\n"
+    "      --chroot DIR                Empty root directory for them [default: "
+    "/var/empty/pktvisord]; \"\" for none\n"
+    "      --pid-file FILE             Write the supervisor's process id to FILE\n"
+    "      --ring-size BYTES           Packet ring per input, a power of two (k, M, G suffixes) "
+    "[default: 256M]\n";
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s", usage_text);
+    exit(255);
+}
+
+enum {
+    OPT_HELP = 256,
+    OPT_NO_TRACK,
+    OPT_VERSION,
+    OPT_TLS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_ADMIN_API,
+    OPT_GEO_CITY,
+    OPT_GEO_ASN,
+    OPT_CONFIG,
+    OPT_LOG_FILE,
+    OPT_SYSLOG,
+    OPT_PROMETHEUS,
+    OPT_PROM_INSTANCE,
+    OPT_MAX_DEEP_SAMPLE,
+    OPT_PERIODS,
+    OPT_USER,
+    OPT_CHROOT,
+    OPT_PID_FILE,
+    OPT_RING_SIZE,
+};
+
+static const struct option long_opts[] = {
+    {"help", no_argument, NULL, OPT_HELP},
+    {"no-track", no_argument, NULL, OPT_NO_TRACK},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"admin-api", no_argument, NULL, OPT_ADMIN_API},
+    {"geo-city", required_argument, NULL, OPT_GEO_CITY},
+    {"geo-asn", required_argument, NULL, OPT_GEO_ASN},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
+    {"prom-instance", required_argument, NULL, OPT_PROM_INSTANCE},
+    {"max-deep-sample", required_argument, NULL, OPT_MAX_DEEP_SAMPLE},
+    {"periods", required_argument, NULL, OPT_PERIODS},
+    {"user", required_argument, NULL, OPT_USER},
+    {"chroot", required_argument, NULL, OPT_CHROOT},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {NULL, 0, NULL, 0},
+};
+
+static uint64_t parse_uint(const char *opt, const char *v, uint64_t max)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n > max)
+        usage_error("%s: invalid number '%s'", opt, v);
+    return n;
+}
+
+static uint64_t parse_size(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (v[0] < '0' || v[0] > '9' || errno != 0)
+        usage_error("--ring-size: invalid size '%s'", v);
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift != 0)
+        end++;
+    if (*end != '\0' || n == 0 || n > (UINT64_C(1) << 40) >> shift)
+        usage_error("--ring-size: invalid size '%s'", v);
+    n <<= shift;
+    if ((n & (n - 1)) != 0 || n < RING_MIN_SIZE)
+        usage_error("--ring-size: %llu is not a power of two of at least %u bytes", n,
+                    RING_MIN_SIZE);
+    return n;
+}
+
+/* argv's strings are overwritten by the process title: keep copies. */
+static const char *dup_arg(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return d;
+}
+
+static void parse_options(int argc, char **argv, struct agent_options *o)
+{
+    int c;
+    o->host = "localhost";
+    o->port = 10853;
+    o->max_deep_sample = 100;
+    o->periods = 5;
+    o->chroot = PRIVSEP_DEFAULT_ROOT;
+    o->ring_size = RING_DEFAULT_SIZE;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+dhvl:p:b:H:", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            o->daemonize = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            printf("%s", usage_text);
+            exit(0);
+        case 'v':
+            o->verbose = true;
+            break;
+        case OPT_VERSION:
+            printf("pktvisor %s\n", PKTVISOR_VERSION);
+            exit(0);
+        case 'l':
+            o->host = dup_arg(optarg);
+            break;
+        case 'p':
+            o->port = (uint16_t)parse_uint("-p", optarg, 65535);
+            if (o->port == 0)
+                usage_error("-p: invalid port '%s'", optarg);
+            break;
+        case 'b':
+            o->bpf = dup_arg(optarg);
+            break;
+        case 'H':
+            o->host_spec = dup_arg(optarg);
+            break;
+        case OPT_NO_TRACK:
+        case OPT_PROMETHEUS:
+            break;
+        case OPT_TLS:
+            o->tls = true;
+            break;
+        case OPT_TLS_CERT:
+            o->tls_cert = dup_arg(optarg);
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = dup_arg(optarg);
+            break;
+        case OPT_ADMIN_API:
+            o->admin_api = true;
+            break;
+        case OPT_GEO_CITY:
+            o->geo_city = dup_arg(optarg);
+            break;
+        case OPT_GEO_ASN:
+            o->geo_asn = dup_arg(optarg);
+            break;
+        case OPT_CONFIG:
+            o->config = dup_arg(optarg);
+            break;
+        case OPT_LOG_FILE:
+            o->log_file = dup_arg(optarg);
+            break;
+        case OPT_SYSLOG:
+            o->syslog = true;
+            break;
+        case OPT_PROM_INSTANCE:
+            o->prom_instance = dup_arg(optarg);
+            break;
+        case OPT_MAX_DEEP_SAMPLE:
+            o->max_deep_sample = parse_uint("--max-deep-sample", optarg, UINT32_MAX);
+            o->max_deep_sample = o->max_deep_sample < 1     ? 1
+                                 : o->max_deep_sample > 100 ? 100
+                                                            : o->max_deep_sample;
+            break;
+        case OPT_PERIODS:
+            o->periods = parse_uint("--periods", optarg, UINT32_MAX);
+            o->periods = o->periods < 1 ? 1 : o->periods > 10 ? 10 : o->periods;
+            break;
+        case OPT_USER:
+            o->user = dup_arg(optarg);
+            break;
+        case OPT_CHROOT:
+            o->chroot = dup_arg(optarg);
+            break;
+        case OPT_PID_FILE:
+            o->pid_file = dup_arg(optarg);
+            break;
+        case OPT_RING_SIZE:
+            o->ring_size = parse_size(optarg);
+            break;
+        case ':':
+            usage_error("option %s requires an argument", argv[optind - 1]);
+        default:
+            usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        o->iface = dup_arg(argv[optind++]);
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* ---- building the inputs and instances ---- */
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(a == NULL ? "" : a, b == NULL ? "" : b) == 0;
+}
+
+static struct agent_input *input_for(struct agent *a, const struct config_policy *p, char *err,
+                                     size_t errlen)
+{
+    const struct config_input *ci = &p->input;
+    for (size_t i = 0; i < a->ninputs; i++) {
+        struct agent_input *in = &a->inputs[i];
+        if (strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) &&
+            same(in->file, ci->pcap_file) && in->replay_pps == ci->replay_pps)
+            return in;
+    }
+    if (ci->pcap_source != NULL && strcmp(ci->pcap_source, "libpcap") != 0 &&
+        strcmp(ci->pcap_source, "af_packet") != 0) {
+        err_set(err, errlen, "tap '%s': pcap_source '%s' is not supported", p->tap,
+                ci->pcap_source);
+        return NULL;
+    }
+    if ((ci->iface == NULL) == (ci->pcap_file == NULL)) {
+        err_set(err, errlen, "tap '%s': give exactly one of 'iface' and 'pcap_file'", p->tap);
+        return NULL;
+    }
+    if (a->ninputs == AGENT_MAX_INPUTS) {
+        err_set(err, errlen, "too many inputs (at most %d)", AGENT_MAX_INPUTS);
+        return NULL;
+    }
+    struct agent_input *in = &a->inputs[a->ninputs];
+    memset(in, 0, sizeof(*in));
+    in->tap = p->tap;
+    in->iface = ci->iface;
+    in->file = ci->pcap_file;
+    in->replay_pps = ci->replay_pps;
+    in->bpf = ci->bpf != NULL ? ci->bpf : "";
+    /* Two inputs on one tap (policies overriding iface or pcap_file) get
+     * the policy's name too. */
+    bool tap_taken = false;
+    for (size_t i = 0; i < a->ninputs; i++)
+        tap_taken |= strcmp(a->inputs[i].tap, p->tap) == 0;
+    if (tap_taken)
+        snprintf(in->name, sizeof(in->name), "%s-%s", p->tap, p->name);
+    else
+        snprintf(in->name, sizeof(in->name), "%s", p->tap);
+    a->ninputs++;
+    return in;
+}
+
+static int build_agent(struct agent *a, char *err, size_t errlen)
+{
+    struct visor_config *vc = a->cfg;
+
+    for (size_t i = 0; i < vc->npolicies; i++) {
+        const struct config_policy *p = &vc->policies[i];
+        struct agent_input *in = input_for(a, p, err, errlen);
+        if (in == NULL)
+            return -1;
+        const char *bpf = p->input.bpf != NULL ? p->input.bpf : "";
+        for (size_t j = 0; j < p->nmodules; j++) {
+            const struct config_module *m = &p->modules[j];
+            if (a->ninst == AGENT_MAX_INSTANCES || in->nconsumers == RING_MAX_CONSUMERS) {
+                err_set(err, errlen, "too many handler instances (at most %d per tap)",
+                        RING_MAX_CONSUMERS);
+                return -1;
+            }
+            struct agent_instance *ai = &a->inst[a->ninst++];
+            const struct handler_opt *np = config_opt_find(m->opts, m->nopts, "num_periods");
+            ai->pol = p;
+            ai->mod = m;
+            ai->type = handler_type_find(m->type);
+            ai->in = in;
+            ai->slot = in->nconsumers++;
+            ai->num_periods = np != NULL && np->type == HOPT_UINT ? (uint32_t)np->u : 5;
+            ai->bpf = bpf;
+            if (ai->type == NULL) {
+                err_set(err, errlen, "handler type '%s' is not available", m->type);
+                return -1;
+            }
+        }
+    }
+    /* The capture filters when all its policies want the same filter;
+     * otherwise each aggregator filters what it reads. */
+    for (size_t i = 0; i < a->ninputs; i++) {
+        struct agent_input *in = &a->inputs[i];
+        bool all_same = true;
+        for (size_t k = 0; k < a->ninst; k++)
+            if (a->inst[k].in == in && strcmp(a->inst[k].bpf, in->bpf) != 0)
+                all_same = false;
+        if (!all_same)
+            in->bpf = "";
+        for (size_t k = 0; k < a->ninst; k++)
+            if (a->inst[k].in == in && (all_same || a->inst[k].bpf[0] == '\0'))
+                a->inst[k].bpf = NULL;
+    }
+    return 0;
+}
+
+/* Open each input once: SPEC 1.1's interface errors and BPF errors now,
+ * not in a child; the addresses and the link type for the aggregators. */
+static int probe_inputs(struct agent *a, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < a->ninputs; i++) {
+        struct agent_input *in = &a->inputs[i];
+        struct cap_source_config cc = {.iface = in->iface, .file = in->file, .bpf = in->bpf};
+        struct cap_source *src = cap_source_open(&cc, err, errlen);
+        if (src == NULL)
+            return -1;
+        in->linktype = cap_source_linktype(src);
+        snprintf(in->iface_resolved, sizeof(in->iface_resolved), "%s", cap_source_name(src));
+        if (cap_source_iface_hosts(src, &in->iface_hosts, err, errlen) < 0) {
+            cap_source_close(&src);
+            return -1;
+        }
+        cap_source_close(&src);
+        for (size_t k = 0; k < a->ninst; k++) {
+            struct agent_instance *ai = &a->inst[k];
+            struct bpf_program prog;
+            if (ai->in != in || ai->bpf == NULL)
+                continue;
+            pcap_t *dead = pcap_open_dead(in->linktype, 262144);
+            if (dead == NULL || pcap_compile(dead, &prog, ai->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+                err_set(err, errlen, "invalid BPF filter '%s': %s", ai->bpf,
+                        dead != NULL ? pcap_geterr(dead) : "out of memory");
+                if (dead != NULL)
+                    pcap_close(dead);
+                return -1;
+            }
+            pcap_freecode(&prog);
+            pcap_close(dead);
+        }
+        log_info("input %s: %s %s%s%s", in->name, in->iface != NULL ? "interface" : "file",
+                 in->iface_resolved, in->bpf[0] != '\0' ? ", filter " : "", in->bpf);
+    }
+    return 0;
+}
+
+static int create_segments(struct agent *a, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < a->ninputs; i++) {
+        char name[200];
+        snprintf(name, sizeof(name), "pktvisord-ring-%s", a->inputs[i].name);
+        a->inputs[i].ring = ring_create(name, a->opt.ring_size, err, errlen);
+        if (a->inputs[i].ring == NULL)
+            return -1;
+    }
+    for (size_t i = 0; i < a->ninst; i++) {
+        struct agent_instance *ai = &a->inst[i];
+        ai->seg = metric_seg_create(ai->type, ai->mod->name, ai->num_periods, err, errlen);
+        if (ai->seg == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static int listen_on(const char *host, uint16_t port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    char ports[8];
+    int fd = -1;
+    snprintf(ports, sizeof(ports), "%u", (unsigned)port);
+    if (getaddrinfo(host, ports, &hints, &res) == 0) {
+        for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+            int one = 1;
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+            if (fd < 0)
+                continue;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        freeaddrinfo(res);
+    }
+    if (fd < 0)
+        err_set(err, errlen, "unable to bind to %s:%u", host, (unsigned)port);
+    return fd;
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    umask(022);
+    if (chdir("/") != 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        return -1;
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    ssize_t w = write(fd, buf, (size_t)n);
+    close(fd);
+    return w == n ? 0 : -1;
+}
+
+static void agent_free(struct agent *a)
+{
+    for (size_t i = 0; i < a->ninputs; i++) {
+        ring_free(&a->inputs[i].ring);
+        cap_source_close(&a->inputs[i].src);
+    }
+    for (size_t i = 0; i < a->ninst; i++)
+        segment_free(&a->inst[i].seg);
+    if (a->listen_fd >= 0)
+        close(a->listen_fd);
+    config_free(&a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    static struct agent a;
+    char err[1024];
+    struct timespec ts;
+
+    a.listen_fd = -1;
+    a.log_pipe[0] = a.log_pipe[1] = -1;
+    parse_options(argc, argv, &a.opt);
+    proc_title_init(argc, argv);
+    struct agent_options *o = &a.opt;
+
+    if (o->tls && (o->tls_cert == NULL || o->tls_key == NULL)) {
+        fprintf(stderr, "you must specify --tls-key and --tls-cert to use --tls\n");
+        return 1;
+    }
+    if (o->log_file != NULL) {
+        if (log_init("pktvisord", LOG_TO_FILE, o->log_file, o->verbose) != 0) {
+            fprintf(stderr, "Log init failed: %s: %s\n", o->log_file, strerror(errno));
+            return 1;
+        }
+    } else {
+        log_init("pktvisord", o->syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, NULL, o->verbose);
+    }
+    log_info("pktvisor %s starting up", PKTVISOR_VERSION);
+    if (o->tls) {
+        log_warnx("TLS is not available in this build");
+        return 1;
+    }
+
+    a.cfg = config_new();
+    if (a.cfg == NULL)
+        fatalx("out of memory");
+    if (o->config != NULL) {
+        config_free(&a.cfg);
+        if (config_load_file(o->config, CONFIG_FORMAT_AUTO, &a.cfg, err, sizeof(err)) != 0) {
+            log_warnx("configuration error: %s", err);
+            return 1;
+        }
+        if (a.cfg->verbose)
+            log_set_verbose(true);
+    }
+    if (o->iface != NULL && config_add_default(a.cfg, o->iface, o->host_spec, o->bpf, o->periods,
+                                               o->max_deep_sample, err, sizeof(err)) != 0) {
+        log_warnx("configuration error: %s", err);
+        return 1;
+    }
+    if (a.cfg->npolicies == 0 && !o->admin_api) {
+        log_warnx("Nothing to do: specify --admin-api, --config or IFACE.");
+        fprintf(stderr, "%s", usage_text);
+        return 1;
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *path = k == 0 ? o->geo_city : o->geo_asn;
+        if (path == NULL)
+            continue;
+        struct geo *g = geo_open(path, k == 0 ? GEO_CITY : GEO_ASN, err, sizeof(err));
+        if (g == NULL) {
+            log_warnx("Fatal error: %s", err);
+            return 1;
+        }
+        geo_close(&g);
+    }
+
+    a.drop = geteuid() == 0;
+    if (a.drop) {
+        if (privsep_lookup_user(o->user, &a.user, err, sizeof(err)) != 0) {
+            log_warnx("%s", err);
+            return 1;
+        }
+        if (o->chroot[0] != '\0' && privsep_empty_root(o->chroot, err, sizeof(err)) != 0) {
+            log_warnx("%s", err);
+            return 1;
+        }
+        log_info("children run as %s (uid %ld)%s%s", a.user.name, (long)a.user.uid,
+                 o->chroot[0] != '\0' ? " in " : "", o->chroot);
+    } else {
+        log_warnx("not started as root: the children keep uid %ld and are not confined",
+                  (long)geteuid());
+    }
+
+    if (build_agent(&a, err, sizeof(err)) != 0) {
+        log_warnx("configuration error: %s", err);
+        agent_free(&a);
+        return 1;
+    }
+    if (probe_inputs(&a, err, sizeof(err)) != 0) {
+        log_warnx("%s", err);
+        agent_free(&a);
+        return 1;
+    }
+    a.listen_fd = listen_on(o->host, o->port, err, sizeof(err));
+    if (a.listen_fd < 0) {
+        log_warnx("%s", err);
+        agent_free(&a);
+        return 1;
+    }
+    if (create_segments(&a, err, sizeof(err)) != 0) {
+        log_warnx("%s", err);
+        agent_free(&a);
+        return 1;
+    }
+    if (pipe2(a.log_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        log_warn("pipe");
+        agent_free(&a);
+        return 1;
+    }
+    if (o->daemonize && daemonize() != 0) {
+        log_warn("failed to daemonize");
+        return 1;
+    }
+    if (o->pid_file != NULL && write_pid_file(o->pid_file) != 0) {
+        log_warn("cannot write the pid file %s", o->pid_file);
+        agent_free(&a);
+        return 1;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    a.start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    proc_title_set("pktvisord: supervisor");
+    log_info("web server listening on %s:%u", o->host, (unsigned)o->port);
+
+    int status = sup_run(&a);
+    if (o->pid_file != NULL)
+        unlink(o->pid_file);
+    agent_free(&a);
+    return status;
+}

@@ -1,0 +1,75 @@
+/*
+ * proc_msg.h - typed messages between the supervisor and its children.
+ *
+ * Each child has one socketpair with the supervisor (SOCK_SEQPACKET, so the
+ * kernel keeps message boundaries).  A message is a struct proc_msg_hdr
+ * {type, length} followed by exactly `length` bytes of payload, and may
+ * carry one file descriptor (SCM_RIGHTS), like OpenBSD's imsg.  Every type
+ * has one fixed payload size and says whether it carries an fd; a message
+ * whose type is unknown, whose size is not its type's, that was truncated,
+ * or whose fd is missing or unexpected is a protocol error: the receiver
+ * closes the channel (the supervisor then treats the child as crashed).
+ *
+ * Messages (who sends them):
+ *   PROC_MSG_READY     child -> supervisor: privileges dropped, running
+ *   PROC_MSG_INSTANCE  supervisor -> httpd: a handler instance and its
+ *                      metric segment (fd)
+ *   PROC_MSG_START     supervisor -> httpd: the list is complete; agent start
+ *                      time
+ *
+ * Ownership: the caller owns both sockets; a received fd becomes the
+ * caller's.  Sending never blocks forever (MSG_DONTWAIT: messages are small
+ * and rare, a full socket buffer is an error).
+ */
+#ifndef PKTVISOR_PROC_MSG_H
+#define PKTVISOR_PROC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum proc_msg_type {
+    PROC_MSG_READY = 1,
+    PROC_MSG_INSTANCE = 2,
+    PROC_MSG_START = 3,
+};
+
+struct proc_msg_hdr {
+    uint32_t type;
+    uint32_t len; /* payload bytes after this header */
+};
+
+struct proc_msg_ready {
+    int32_t pid;
+    uint32_t reserved;
+};
+
+struct proc_msg_instance {
+    char policy[64];
+    char name[128];
+    char type[16];
+    char tap[64];
+    uint32_t num_periods;
+    uint32_t live; /* the tap captures live: rates show "live" */
+};
+
+struct proc_msg_start {
+    int64_t start_ns; /* CLOCK_REALTIME of the agent's start */
+};
+
+#define PROC_MSG_MAX 512
+
+/* Both ends of a new channel (SOCK_SEQPACKET, close-on-exec).  -1 on error. */
+int proc_msg_channel(int fds[2]);
+
+/* Send one message (fd < 0: none).  0, or -1 with errno. */
+int proc_msg_send(int sock, enum proc_msg_type type, const void *payload, size_t len, int fd);
+
+/* Receive one message into payload (at least PROC_MSG_MAX bytes).  Returns
+ * 1 with *type, *len and *fd (-1 when none) set; 0 when the peer closed;
+ * -1 on a protocol error (message in err) or a socket error; -2 when
+ * nothing is waiting (the socket is non-blocking). */
+int proc_msg_recv(int sock, uint32_t *type, void *payload, size_t *len, int *fd, char *err,
+                  size_t errlen);
+
+#endif
