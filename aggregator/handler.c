@@ -142,10 +142,10 @@ void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const str
 bool handler_tick(struct handler *h, int64_t now_sec)
 {
     const struct window *w = h->win;
-    /* Only once a minute has passed with no event at all: a packet clock
-     * that lags the wall clock a little must not rotate early. */
-    if (w->count == 0 || w->num_periods == 1 || now_sec < w->next_shift + WINDOW_PERIOD_SEC ||
-        now_sec < w->last_sec + WINDOW_PERIOD_SEC)
+    /* A grace of two seconds past the boundary: packets stamped just before
+     * it may still be on their way (the kernel hands them over in blocks
+     * retired every 10 ms, and the ring and the batch add a little). */
+    if (w->count == 0 || w->num_periods == 1 || now_sec < w->next_shift + HANDLER_TICK_GRACE_SEC)
         return false;
     uint64_t shifts = w->shifts;
     advance(h, now_sec, 0);

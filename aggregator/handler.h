@@ -131,9 +131,11 @@ void handler_feed(struct handler *h, const struct packet *p);
 /* Capture statistics read at ts: advances the window like a packet, then
  * the type's input_stats hook (handlers without one ignore them). */
 void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s);
-/* Wall-clock rotation of an idle live input (SPEC 3.1): when no event came
- * for a whole minute, close the live bucket at the clock's minute.  Returns
- * true when a bucket was closed. */
+/* Wall-clock rotation of an idle live input (SPEC 3.1): when the wall clock
+ * is HANDLER_TICK_GRACE_SEC past the live bucket's end and no event closed
+ * it, close it there as an event would.  Returns true when a bucket was
+ * closed. */
+#define HANDLER_TICK_GRACE_SEC 2
 bool handler_tick(struct handler *h, int64_t now_sec);
 /* End of input: the type's finish hook, then the live bucket closes at the
  * newest packet time (SPEC 1.2: the last packet closes it). */

@@ -108,7 +108,8 @@ static void ring_teardown(struct ring_setup *rs)
 /* What a consumer read back. */
 struct drained {
     uint64_t records, caplen_sum, wirelen_sum, hash, first_ts, lost;
-    bool seq_ok, linktype_ok;
+    uint64_t stats_records, eof_records; /* control records, not in records */
+    bool seq_ok, linktype_ok, eof_last;
 };
 
 typedef bool (*rec_pred)(const struct ring_pkt *p);
@@ -132,6 +133,16 @@ static void drain(struct ring_setup *rs, int linktype, rec_pred count_if, uint64
             if (p->seq != next_seq)
                 d->seq_ok = false;
             next_seq = p->seq + 1;
+            d->eof_last = false;
+            if (p->linktype == RING_LINK_STATS) {
+                d->stats_records++;
+                continue;
+            }
+            if (p->linktype == RING_LINK_EOF) {
+                d->eof_records++;
+                d->eof_last = true;
+                continue;
+            }
             if (p->linktype != linktype)
                 d->linktype_ok = false;
             d->records++;
@@ -246,6 +257,10 @@ static void check_fixture(const char *name, const char *bpf, uint64_t packets, u
 
     drain(&rs, DLT_EN10MB, NULL, NULL, &d);
     assert_int_equal(d.records, packets);
+    /* After the last frame, once: the end of the file. */
+    assert_int_equal(d.eof_records, 1);
+    assert_true(d.eof_last);
+    assert_int_equal(d.stats_records, 0);
     assert_int_equal(d.caplen_sum, bytes);
     assert_int_equal(d.wirelen_sum, bytes);
     assert_int_equal(d.lost, 0);
@@ -636,7 +651,7 @@ struct child_report {
     struct cap_loop_stats st;
     int status;
     uint64_t callbacks, cb_recv, cb_drop, cb_ifdrop;
-    uint64_t records, matched, lost;
+    uint64_t records, stats_records, matched, lost;
     double seconds;
     char hosts[4][64];
     uint32_t nhosts;
@@ -878,6 +893,7 @@ static void body_live(void)
     uint64_t matched = 0;
     drain(&rs, DLT_EN10MB, is_test_datagram, &matched, &d);
     report->records = d.records;
+    report->stats_records = d.stats_records;
     report->matched = matched;
     report->lost = d.lost;
     CHECK(d.seq_ok && d.linktype_ok, "seq or linktype wrong in the ring");
@@ -917,6 +933,8 @@ static void test_ns_live(void **state)
     assert_true(r->st.stats_samples >= 2);
     assert_true(r->st.stats_samples <= (uint64_t)r->seconds + 2);
     assert_int_equal(r->callbacks, r->st.stats_samples);
+    /* Each sample also went into the ring, in order with the frames. */
+    assert_int_equal(r->stats_records, r->st.stats_samples);
     assert_int_equal(r->cb_recv, r->st.kernel_recv);
     assert_int_equal(r->cb_drop, 0);
     munmap(report, sizeof(*report));
