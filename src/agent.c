@@ -39,6 +39,8 @@ int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nex
     int keep[PRIVSEP_MAX_KEEP];
     size_t n = 0;
 
+    /* stderr stays: where a crash report (abort, sanitizer) can go. */
+    keep[n++] = STDERR_FILENO;
     keep[n++] = a->log_pipe[1];
     keep[n++] = sock;
     for (size_t i = 0; i < nextra && n < PRIVSEP_MAX_KEEP; i++)
