@@ -171,6 +171,9 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
             goto out;
         }
     }
+    if (ms.poison)
+        log_warnx("ring record %" PRIu64 " crashed this handler twice: skipping it as poison",
+                  ms.poison_seq);
     if (agent_drop_and_ready(a, sock, NULL, 0) != 0) {
         status = PRIVSEP_EXIT_NORESPAWN;
         goto out;
@@ -188,6 +191,14 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
         .poison_seq = ms.poison_seq,
         .restarts = ms.restarts,
     };
+    /* Fault injection for the poison-record test: PKTVISORD_TEST_FAULT=
+     * "INSTANCE:SEQ" makes that instance crash on ring record SEQ. */
+    const char *fault = getenv("PKTVISORD_TEST_FAULT");
+    size_t nlen = strlen(ai->mod->name);
+    if (fault != NULL && strncmp(fault, ai->mod->name, nlen) == 0 && fault[nlen] == ':') {
+        cfg.fault = true;
+        cfg.fault_seq = strtoull(fault + nlen + 1, NULL, 10);
+    }
     int r = agg_loop_run(&cfg, &agent_child_stop, &st);
     ring_consumer_close(&rc);
     switch (r) {

@@ -130,6 +130,8 @@ static bool feed(struct agg_state *s, const struct ring_pkt *p)
         s->st->poisoned++;
         return true;
     }
+    if (cfg->fault && p->seq == cfg->fault_seq)
+        raise(SIGSEGV); /* fault injection: a packet that kills its handler */
     switch (p->linktype) {
     case RING_LINK_EOF:
         return false;

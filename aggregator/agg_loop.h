@@ -94,6 +94,8 @@ struct agg_loop_config {
     _Atomic uint64_t *inflight;       /* NULL, or where the current seq is stored */
     bool skip_poison;                 /* skip the record poison_seq */
     uint64_t poison_seq;
+    bool fault; /* tests: crash (SIGSEGV) when feeding fault_seq */
+    uint64_t fault_seq;
     uint64_t restarts;          /* restarts of this instance so far */
     agg_loop_batch_fn on_batch; /* may be NULL */
     void *batch_arg;

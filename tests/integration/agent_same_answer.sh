@@ -1,0 +1,257 @@
+#!/bin/sh
+# pktvisord gives the answer of pktvisor-pcap (DESIGN.md property 6): each
+# fixture capture is replayed through the agent from a pcap_file tap
+# (replay_pps 0, one policy with the net, dns, dhcp and pcap handlers) and
+# read by pktvisor-pcap with the same host spec and options (those of
+# tests/golden/*.golden).  Once the agent's four aggregators have finished,
+# GET /api/v1/policies/default/metrics/window/5 must hold, for net, dns and
+# dhcp, exactly pktvisor-pcap's objects (counters, cardinalities, top lists,
+# quantiles, rates, period) once the agent's own `agent` key is removed;
+# every `agent` counter must be 0, and the pcap handler must report no drop.
+#
+# Runs as root only (the agent's children drop to an unprivileged user in
+# a chroot); exit 77 (skip) otherwise or without python3/curl.  Ports
+# 11800-11807.  Every wait is bounded; the agent runs under timeout(1) so
+# that it cannot outlive the test even if this script is killed.
+set -u
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+AGENT="$top_builddir/pktvisord"
+PCAP="$top_builddir/pktvisor-pcap"
+FIX="$top_srcdir/tests/fixtures"
+PORT0=11800
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "# skipped: pktvisord's privilege separation needs root"
+    exit 77
+fi
+for tool in python3 curl timeout pgrep; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "# skipped: $tool not found"
+        exit 77
+    }
+done
+# In a sanitizer build LeakSanitizer cannot read /proc inside the children's
+# empty chroot and turns their clean exit at the end of the file into
+# status 1 (a crash for the supervisor): leaks are the unit tests' job.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
+
+tmp=$(mktemp -d)
+agent_pid=""
+cleanup() {
+    if [ -n "$agent_pid" ]; then
+        kill -TERM "$agent_pid" 2>/dev/null
+        wait "$agent_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+pass=0 fail=0
+ok() {
+    pass=$((pass + 1))
+    echo "ok - $*"
+}
+not_ok() {
+    fail=$((fail + 1))
+    echo "not ok - $*"
+}
+show_log() { # the agent's log, indented, for a failure
+    sed 's/^/#   /' "$1" | tail -n 40
+}
+
+# start_agent LOG PORT CONFIG [OPTIONS...]: sets agent_pid (timeout's) and
+# sup_pid (the supervisor's); returns 1 if it did not come up in 10 s.
+start_agent() {
+    log=$1 port=$2 conf=$3
+    shift 3
+    rm -f "$tmp/agent.pid"
+    timeout -k 5 120 "$AGENT" --config "$conf" -p "$port" -l 127.0.0.1 --ring-size 16M \
+        --pid-file "$tmp/agent.pid" "$@" >"$log" 2>&1 &
+    agent_pid=$!
+    sup_pid=""
+    i=0
+    while [ $i -lt 100 ]; do
+        if [ -s "$tmp/agent.pid" ]; then
+            sup_pid=$(cat "$tmp/agent.pid")
+            return 0
+        fi
+        kill -0 "$agent_pid" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# stop_agent: SIGTERM, wait (bounded by timeout -k); sets stop_rc.
+stop_agent() {
+    kill -TERM "$agent_pid" 2>/dev/null
+    wait "$agent_pid"
+    stop_rc=$?
+    agent_pid=""
+}
+
+# wait_finished LOG SECONDS INSTANCE...: every instance's aggregator logged
+# "finished"; fails early on a crash or when the agent is gone.
+wait_finished() {
+    log=$1 limit=$(($2 * 10))
+    shift 2
+    i=0
+    while [ $i -lt $limit ]; do
+        missing=0
+        for inst in "$@"; do
+            grep -qF "aggregator $inst: finished" "$log" || missing=1
+        done
+        [ $missing -eq 0 ] && return 0
+        grep -qE 'killed by signal|exited with status|not respawning' "$log" && return 1
+        kill -0 "$agent_pid" 2>/dev/null || return 1
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# compare AGENT_JSON PCAP_JSON: the checks on one document, one line each.
+compare() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+
+def load(path):
+    # Numbers keep their text: 1 and 1.0 differ, as they do on the wire.
+    with open(path) as f:
+        return json.load(f, parse_int=lambda s: ("int", s), parse_float=lambda s: ("float", s))
+
+def diff(a, b, path, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a:
+                out.append("%s.%s: missing in the agent" % (path, k))
+            elif k not in b:
+                out.append("%s.%s: only in the agent" % (path, k))
+            else:
+                diff(a[k], b[k], path + "." + k, out)
+    elif a != b:
+        out.append("%s: agent %s, pktvisor-pcap %s" % (path, json.dumps(a), json.dumps(b)))
+
+agent = load(sys.argv[1])
+pcap = load(sys.argv[2])
+fails = 0
+def report(good, what, lines=()):
+    global fails
+    print(("ok - " if good else "not ok - ") + what)
+    for l in list(lines)[:20]:
+        print("#   " + l)
+    fails += 0 if good else 1
+
+pol = agent.get("default", {})
+window = pcap.get("5m", {})
+for inst, key in (("default-net", "packets"), ("default-dns", "dns"), ("default-dhcp", "dhcp"),
+                  ("default-pcap", "pcap")):
+    obj = pol.get(inst, {}).get(key)
+    if not isinstance(obj, dict):
+        report(False, "%s: %s object in the agent's window" % (inst, key))
+        continue
+    health = obj.pop("agent", None)
+    zero = ("int", "0")
+    good = (isinstance(health, dict) and sorted(health) == ["poison_packets", "restarts", "ring_overruns"]
+            and all(v == zero for v in health.values()))
+    report(good, "%s: agent counters all 0" % inst, [json.dumps(health)])
+    if key == "pcap":
+        good = obj.get("os_drops") == zero and obj.get("if_drops") == zero
+        report(good, "%s: os_drops 0, if_drops 0" % inst,
+               ["os_drops %s if_drops %s" % (obj.get("os_drops"), obj.get("if_drops"))])
+        continue
+    out = []
+    if key not in window:
+        out.append("pktvisor-pcap has no %s object" % key)
+    else:
+        diff(obj, window[key], key, out)
+    report(not out, "%s: %s identical to pktvisor-pcap's" % (inst, key), out)
+sys.exit(1 if fails else 0)
+EOF
+}
+
+# run_case NAME PCAP HOSTSPEC [OPTIONS...]: the options go to both programs.
+n=0
+run_case() {
+    name=$1 file=$FIX/$2 hosts=$3
+    shift 3
+    port=$((PORT0 + n))
+    n=$((n + 1))
+    dir=$tmp/$name
+    mkdir -p "$dir"
+    host_line=""
+    pcap_h=""
+    if [ -n "$hosts" ]; then
+        host_line=", host_spec: \"$hosts\""
+        pcap_h="-H $hosts"
+    fi
+    cat >"$dir/agent.yaml" <<EOF
+version: "1.0"
+visor:
+  taps:
+    t:
+      input_type: pcap
+      config: { pcap_file: "$file"$host_line, replay_pps: 0 }
+  policies:
+    default:
+      kind: collection
+      input: { tap: t, input_type: pcap }
+      handlers:
+        window_config: { num_periods: 5 }
+        modules: { net: {type: net}, dns: {type: dns}, dhcp: {type: dhcp}, pcap: {type: pcap} }
+EOF
+    # shellcheck disable=SC2086
+    if ! timeout 60 "$PCAP" $pcap_h "$@" "$file" >"$dir/pcap.json" 2>"$dir/pcap.err"; then
+        not_ok "$name: pktvisor-pcap failed"
+        sed 's/^/#   /' "$dir/pcap.err"
+        return
+    fi
+    if ! start_agent "$dir/agent.log" "$port" "$dir/agent.yaml" "$@"; then
+        not_ok "$name: pktvisord started"
+        show_log "$dir/agent.log"
+        stop_agent
+        return
+    fi
+    if wait_finished "$dir/agent.log" 60 default-net default-dns default-dhcp default-pcap; then
+        ok "$name: the four aggregators finished"
+    else
+        not_ok "$name: the four aggregators finished (60 s)"
+        show_log "$dir/agent.log"
+        stop_agent
+        return
+    fi
+    code=$(curl -s --max-time 10 -o "$dir/agent.json" -w '%{http_code}' \
+        "http://127.0.0.1:$port/api/v1/policies/default/metrics/window/5")
+    if [ "$code" = 200 ]; then
+        compare "$dir/agent.json" "$dir/pcap.json" >"$dir/result"
+        sed "s/^\(\(not \)\{0,1\}ok - \)/\1$name: /" "$dir/result"
+        pass=$((pass + $(grep -c '^ok - ' "$dir/result")))
+        fail=$((fail + $(grep -c '^not ok - ' "$dir/result")))
+        grep -q '^ok - ' "$dir/result" || not_ok "$name: comparison ran"
+    else
+        not_ok "$name: GET window/5 (status $code)"
+        show_log "$dir/agent.log"
+    fi
+    stop_agent
+    if [ "$stop_rc" -eq 0 ] && grep -q 'exit with success' "$dir/agent.log"; then
+        ok "$name: pktvisord stopped on SIGTERM with status 0"
+    else
+        not_ok "$name: pktvisord stopped on SIGTERM with status 0 (status $stop_rc)"
+        show_log "$dir/agent.log"
+    fi
+}
+
+run_case dns_ipv4_udp dns_ipv4_udp.pcap 127.0.0.1/32
+run_case dns_ipv4_tcp dns_ipv4_tcp.pcap 127.0.0.1/32
+run_case dns_ipv6_udp dns_ipv6_udp.pcap ::1/128
+run_case dns_ipv6_tcp dns_ipv6_tcp.pcap ::1/128
+run_case dns_udp_tcp_random dns_udp_tcp_random.pcap 192.168.0.0/24
+run_case dns_udp_mixed_rcode dns_udp_mixed_rcode.pcap 192.168.0.0/24
+run_case dhcp-flow dhcp-flow.pcap ""
+run_case geo geo.pcap 10.0.0.0/8,fd00::/8 \
+    --geo-city "$FIX/GeoIP2-City-Test.mmdb" --geo-asn "$FIX/GeoLite2-ASN-Test.mmdb"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
