@@ -93,7 +93,8 @@ stop_agent() {
 }
 
 # wait_finished LOG SECONDS INSTANCE...: every instance's aggregator logged
-# "finished"; fails early on a crash or when the agent is gone.
+# "finished"; fails early on a crash or when the agent is gone, and says
+# why in $why.
 wait_finished() {
     log=$1 limit=$(($2 * 10))
     shift 2
@@ -104,11 +105,18 @@ wait_finished() {
             grep -qF "aggregator $inst: finished" "$log" || missing=1
         done
         [ $missing -eq 0 ] && return 0
-        grep -qE 'killed by signal|exited with status|not respawning' "$log" && return 1
-        kill -0 "$agent_pid" 2>/dev/null || return 1
+        if grep -qE 'killed by signal|exited with status|not respawning|check failed' "$log"; then
+            why="a child failed"
+            return 1
+        fi
+        if ! kill -0 "$agent_pid" 2>/dev/null; then
+            why="pktvisord exited"
+            return 1
+        fi
         sleep 0.1
         i=$((i + 1))
     done
+    why="not within $2 s"
     return 1
 }
 
@@ -140,7 +148,7 @@ fails = 0
 def report(good, what, lines=()):
     global fails
     print(("ok - " if good else "not ok - ") + what)
-    for l in list(lines)[:20]:
+    for l in ([] if good else list(lines)[:20]):
         print("#   " + l)
     fails += 0 if good else 1
 
@@ -217,7 +225,7 @@ EOF
     if wait_finished "$dir/agent.log" 60 default-net default-dns default-dhcp default-pcap; then
         ok "$name: the four aggregators finished"
     else
-        not_ok "$name: the four aggregators finished (60 s)"
+        not_ok "$name: the four aggregators finished ($why)"
         show_log "$dir/agent.log"
         stop_agent
         return
