@@ -2,10 +2,13 @@
  * agent.c - what every pktvisord child does with its copy of the agent
  * before it runs.  See agent.h.
  */
+#define _GNU_SOURCE
 #include "agent.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cap_source.h"
@@ -49,6 +52,12 @@ int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nex
         const char *root = a->opt.chroot != NULL && a->opt.chroot[0] != '\0' ? a->opt.chroot : NULL;
         if (privsep_drop(&a->user, root, keep, n, err, sizeof(err)) != 0) {
             log_warnx("privilege drop failed: %s", err);
+            return -1;
+        }
+        /* The credential change cleared the parent-death signal. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != a->sup_pid) {
+            log_warnx("the supervisor is gone");
             return -1;
         }
     }

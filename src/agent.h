@@ -101,6 +101,7 @@ struct agent {
     bool drop;       /* running as root: children drop to user */
     struct privsep_user user;
     int64_t start_ns;
+    pid_t sup_pid; /* the supervisor (after -d: the daemon) */
 };
 
 /* Set by SIGTERM/SIGINT in a child: finish what you do and exit 0. */

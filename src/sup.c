@@ -170,7 +170,7 @@ static int open_capture(struct agent_input *in)
 static int start_proc(struct sup *s, struct proc *p)
 {
     int sv[2];
-    pid_t sup_pid = getpid();
+    pid_t sup_pid = s->a->sup_pid;
 
     if (p->role == ROLE_CAPTURE && open_capture(&s->a->inputs[p->idx]) != 0)
         return -1;
@@ -467,6 +467,7 @@ int sup_run(struct agent *a)
 
     memset(&s, 0, sizeof(s));
     s.a = a;
+    a->sup_pid = getpid();
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGTERM);
