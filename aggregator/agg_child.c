@@ -204,8 +204,10 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
     switch (r) {
     case AGG_LOOP_EOF:
         atomic_store(&mh->finished, 1);
-        log_info("end of input: %" PRIu64 " records, %" PRIu64 " lost to overruns", st.records,
-                 st.lost_records);
+        log_info("end of input: %" PRIu64 " records, %" PRIu64 " lost to overruns; %" PRIu64
+                 " snapshots, %.1f ms publishing (max %.1f ms)",
+                 st.records, st.lost_records, st.publications, (double)st.publish_ns_total / 1e6,
+                 (double)st.publish_ns_max / 1e6);
         status = 0;
         break;
     case AGG_LOOP_STOPPED:

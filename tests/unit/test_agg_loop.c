@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,6 +166,15 @@ static void slow_batch(const struct agg_loop_stats *st, void *arg)
 }
 
 /* The aggregator child: one handler instance, its own slot and area. */
+/* A child must not outlive a parent that failed an assertion: it would
+ * wait for input forever. */
+static void die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+}
+
 static _Noreturn void aggregator_child(struct run *r, unsigned i)
 {
     char err[256];
@@ -248,11 +258,14 @@ static _Noreturn void capture_child(struct run *r, const char *file, uint64_t pp
  * the first record), then fork the capture process. */
 static void run_start(struct run *r, const char *file, uint64_t pps)
 {
+    pid_t self = getpid();
     for (unsigned i = 0; i < r->naggs; i++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0)
+        if (pid == 0) {
+            die_with_parent(self);
             aggregator_child(r, i);
+        }
         r->agg_pid[i] = pid;
     }
     double deadline = mono_now() + 10.0;
@@ -264,8 +277,10 @@ static void run_start(struct run *r, const char *file, uint64_t pps)
         }
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0)
+    if (pid == 0) {
+        die_with_parent(self);
         capture_child(r, file, pps);
+    }
     r->cap_pid = pid;
 }
 
