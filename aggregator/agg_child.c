@@ -200,7 +200,10 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
         cfg.fault_seq = strtoull(fault + nlen + 1, NULL, 10);
     }
     int r = agg_loop_run(&cfg, &agent_child_stop, &st);
-    ring_consumer_close(&rc);
+    /* Stopped on request (SIGHUP, shutdown), the slot keeps holding the
+     * snapshot's cursor for the successor. */
+    if (r != AGG_LOOP_STOPPED)
+        ring_consumer_close(&rc);
     switch (r) {
     case AGG_LOOP_EOF:
         atomic_store(&mh->finished, 1);

@@ -38,6 +38,7 @@ int cap_child_run(struct agent *a, struct agent_input *in, int sock)
     struct cap_loop_config cfg = {
         .replay_pps = in->replay_pps,
         .skip_packets = in->file != NULL ? rs.records : 0,
+        .wait_for_consumers = in->file != NULL,
     };
     if (cfg.skip_packets > 0)
         log_info("resuming %s after its first %" PRIu64 " packets", in->file, cfg.skip_packets);

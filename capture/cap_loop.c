@@ -27,6 +27,8 @@ struct loop_ctx {
     uint16_t linktype;
     bool nsec;
     uint64_t skip; /* packets still to pass over (a file tap's resume) */
+    bool wait_for_room;
+    volatile sig_atomic_t *stop;
 };
 
 static uint64_t mono_ns(void)
@@ -66,6 +68,12 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     st->bytes += h->len;
     st->captured_bytes += h->caplen;
     st->last_ts_ns = ts_ns;
+    /* A file waits for its slowest consumer instead of overrunning it. */
+    while (c->wait_for_room && !ring_room(c->ring, h->caplen) && !*c->stop) {
+        struct timespec ts = {0, 100000};
+        st->ring_waits++;
+        nanosleep(&ts, NULL);
+    }
     if (ring_push(c->ring, ts_ns, h->caplen, h->len, c->linktype, bytes) == 0)
         st->ring_pushes++;
     else
@@ -295,6 +303,8 @@ int cap_loop_run(struct cap_source *src, struct ring *ring, const struct cap_loo
     if (cap_source_is_live(src))
         return run_live(src, &ctx, cfg, batch, stop);
     ctx.skip = cfg->skip_packets;
+    ctx.wait_for_room = cfg->wait_for_consumers;
+    ctx.stop = stop;
     int rc = run_file(src, &ctx, cfg, batch, stop);
     if (rc == CAP_LOOP_EOF || rc == CAP_LOOP_TRUNCATED) {
         /* After the last frame: a consumer that reads it has read them all. */

@@ -30,7 +30,10 @@
  * Files.  At the end of the file the loop returns CAP_LOOP_EOF: the agent
  * keeps serving what it summarized.  skip_packets lets a respawned capture
  * process resume a file tap: the first N packets (after BPF) are read and
- * not pushed, not paced.  As pktvisor-pcap does, a file cut
+ * not pushed, not paced.  wait_for_consumers makes a file wait for its
+ * slowest consumer (ring_room) rather than lap it: a file's packets are
+ * all there to be counted, and waiting loses nothing (a live capture never
+ * waits: the kernel would drop instead).  As pktvisor-pcap does, a file cut
  * inside a record ("truncated" in libpcap's message) returns
  * CAP_LOOP_TRUNCATED, a warning after which the records before it stand;
  * any other read error returns CAP_LOOP_ERROR.  Both count a file error.
@@ -79,6 +82,7 @@ struct cap_loop_config {
     cap_loop_stats_fn on_stats; /* live: may be NULL */
     void *stats_arg;
     uint64_t skip_packets; /* files: read but do not push the first N (resume) */
+    bool wait_for_consumers; /* files: wait instead of overrunning a consumer (ring_room) */
 };
 
 /* Counters of one cap_loop_run (zeroed when it starts). */
@@ -95,6 +99,7 @@ struct cap_loop_stats {
     uint64_t if_drops;
     uint64_t skipped;                     /* files: passed over (skip_packets) */
     uint64_t control_records;             /* statistics and end-of-file records pushed */
+    uint64_t ring_waits;                  /* files: 100 us waits for a slow consumer */
     uint64_t last_ts_ns;                  /* of the newest frame pushed */
     char message[PCAP_ERRBUF_SIZE + 512]; /* for CAP_LOOP_ERROR / CAP_LOOP_TRUNCATED */
 };

@@ -250,6 +250,7 @@ int ring_producer_init(struct ring *r, char *err, size_t errlen)
         t += rec.reclen;
     }
     r->wpos = wp;
+    r->hold = 0; /* unknown: ring_room reads the slots */
     r->reserve = atomic_load_explicit(&h->reserve_pos, memory_order_relaxed);
     if (r->reserve < wp)
         r->reserve = wp;
@@ -634,6 +635,50 @@ int ring_consumer_open(struct ring *r, unsigned slot, enum ring_start how,
     slot_publish_losses(c);
     atomic_store_explicit(&s->in_use, 1, memory_order_release);
     return 0;
+}
+
+/* Where slot s keeps the producer from writing (ring_room): its committed
+ * cursor, else its read position. */
+static uint64_t slot_hold(const struct ring_slot *s)
+{
+    struct ring_cursor c;
+    if (cursor_read(s, &c) == 0)
+        return c.pos;
+    return atomic_load_explicit(&s->read_pos, memory_order_acquire);
+}
+
+bool ring_room(struct ring *r, uint32_t caplen)
+{
+    assert(r->producer);
+    /* A record, and a pad before it at the end of the data area. */
+    uint64_t need = r->wpos + 2 * (uint64_t)rec_len(caplen > ring_max_caplen(r) ? 0 : caplen);
+    if (need <= r->hold + r->size)
+        return true;
+    uint64_t hold = UINT64_MAX;
+    for (unsigned i = 0; i < r->hdr->max_consumers; i++) {
+        const struct ring_slot *s = &r->hdr->slots[i];
+        if (atomic_load_explicit(&s->in_use, memory_order_acquire) == 0)
+            continue;
+        uint64_t h = slot_hold(s);
+        if (h < hold)
+            hold = h;
+    }
+    r->hold = hold == UINT64_MAX ? r->wpos : hold;
+    return need <= r->hold + r->size;
+}
+
+void ring_slot_reserve(struct ring *r, unsigned slot)
+{
+    struct ring_slot *s = &r->hdr->slots[slot];
+    assert(slot < RING_MAX_CONSUMERS);
+    atomic_store_explicit(&s->read_pos, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->in_use, 1, memory_order_release);
+}
+
+void ring_slot_release(struct ring *r, unsigned slot)
+{
+    assert(slot < RING_MAX_CONSUMERS);
+    atomic_store_explicit(&r->hdr->slots[slot].in_use, 0, memory_order_release);
 }
 
 void ring_consumer_close(struct ring_consumer *c)

@@ -29,7 +29,8 @@
  * record that [w, e) will overwrite (old data at positions below e - size),
  * stores tail_pos, then reserve_pos = e (release), a release fence, writes
  * the record, and publishes write_pos = e with a release store.  It never
- * reads a consumer's state.
+ * reads a consumer's state, unless it asks ring_room() first (a file
+ * replay, which may wait; see there).
  *
  * Consumers.  Each consumer keeps its own read position (struct
  * ring_consumer, private memory) and reads a batch of records by copying them
@@ -186,6 +187,7 @@ struct ring {
     uint64_t reserve;
     uint64_t tail;
     uint64_t seq;
+    uint64_t hold; /* slowest consumer's held position, as last computed (ring_room) */
 };
 
 /* A record handed to a consumer; data points into the caller's buffer. */
@@ -255,6 +257,22 @@ uint32_t ring_max_caplen(const struct ring *r);
  * exceeds ring_max_caplen(). */
 int ring_push(struct ring *r, uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
               const void *bytes);
+
+/*
+ * Flow control, for a producer that may wait (a capture file: its packets
+ * keep; the kernel's do not, so a live capture never calls this).  True
+ * when a record of caplen bytes can be pushed without overwriting a byte
+ * that an in-use consumer slot still holds: its committed cursor (what its
+ * successor would re-read after a crash), or its read position when it
+ * committed none.  The slowest position is cached and the slots are read
+ * again only when the cache says no, so this costs a comparison per push.
+ */
+bool ring_room(struct ring *r, uint32_t caplen);
+/* The supervisor marks a slot held from position 0 before its consumer
+ * starts (so a file's producer cannot lap a consumer still starting), and
+ * releases a slot whose consumer will not come back. */
+void ring_slot_reserve(struct ring *r, unsigned slot);
+void ring_slot_release(struct ring *r, unsigned slot);
 
 /* Open consumer slot `slot` (the supervisor assigns slots).  cur is read for
  * RING_START_CURSOR only.  -1 with a message for a bad slot or cursor. */

@@ -452,6 +452,10 @@ static int create_segments(struct agent *a, char *err, size_t errlen)
         if (a->inputs[i].ring == NULL)
             return -1;
     }
+    /* Held from the start: a file's capture must not lap an aggregator that
+     * is still starting (ring_room). */
+    for (size_t i = 0; i < a->ninst; i++)
+        ring_slot_reserve(a->inst[i].in->ring, a->inst[i].slot);
     for (size_t i = 0; i < a->ninst; i++) {
         struct agent_instance *ai = &a->inst[i];
         ai->seg = metric_seg_create(ai->type, ai->mod->name, ai->num_periods, err, errlen);

@@ -223,7 +223,6 @@ static void begin_stop(struct sup *s, int status)
 static void schedule_respawn(struct sup *s, struct proc *p)
 {
     int64_t now = now_ms();
-    (void)s;
     if (now - p->last_crash_ms > SUP_BREAKER_WINDOW_S * 1000)
         p->backoff_ms = 0; /* a minute without a crash starts over */
     p->last_crash_ms = now;
@@ -234,6 +233,10 @@ static void schedule_respawn(struct sup *s, struct proc *p)
         log_warnx("%s: %d crashes within %d s: not respawning it", p->name, SUP_BREAKER_CRASHES,
                   SUP_BREAKER_WINDOW_S);
         p->state = P_FAILED;
+        if (p->role == ROLE_AGGREGATOR) { /* a file's capture must not wait for it */
+            const struct agent_instance *ai = &s->a->inst[p->idx];
+            ring_slot_release(ai->in->ring, ai->slot);
+        }
         return;
     }
     p->backoff_ms = p->backoff_ms == 0 ? SUP_BACKOFF_MIN_MS : p->backoff_ms * 2;

@@ -6,9 +6,9 @@
 # default policy's live bucket must count every query exactly (a fresh
 # namespace has no other DNS traffic), every packet, and the queries as
 # "in" (the interface's own address is the host, SPEC 1.1).  Then the
-# same with IFACE given as the interface's IP address.
-# Needs root, `ip netns`, python3 and curl (exit 77 without them).
-# Ports 11860-11861 (inside the namespace).
+# same with IFACE given as the interface's IPv4 address, and its IPv6 one.
+# Needs root, `ip netns`, python3, curl and pgrep (exit 77 without them).
+# Ports 11860-11862 (inside the namespace).
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "1..0 # SKIP not root"
     exit 77
 fi
-for tool in ip python3 curl; do
+for tool in ip python3 curl pgrep; do
     if ! command -v $tool >/dev/null 2>&1; then
         echo "1..0 # SKIP $tool not found"
         exit 77
@@ -38,6 +38,7 @@ ns1="pvl1-$$" ns2="pvl2-$$"
 va="pvla$$" vb="pvlb$$"
 net="10.199.$(($$ % 250))"
 addr1="$net.1" addr2="$net.2"
+addr6="fd00:199:$(printf %x $(($$ % 65536)))::1"
 tmp=$(mktemp -d /tmp/pv-live.XXXXXX)
 sup="" sink=""
 pass=0 fail=0
@@ -69,7 +70,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 in1() { timeout 20 ip netns exec "$ns1" "$@"; }
 in2() { timeout 20 ip netns exec "$ns2" "$@"; }
@@ -79,13 +80,14 @@ if ! { ip netns add "$ns1" && ip netns add "$ns2" &&
     ip link add "$va" type veth peer name "$vb" &&
     ip link set "$va" netns "$ns1" && ip link set "$vb" netns "$ns2" &&
     ip -n "$ns1" addr add "$addr1/24" dev "$va" &&
+    ip -n "$ns1" addr add "$addr6/64" dev "$va" nodad &&
     ip -n "$ns2" addr add "$addr2/24" dev "$vb" &&
     ip -n "$ns1" link set lo up && ip -n "$ns2" link set lo up &&
     ip -n "$ns1" link set "$va" up && ip -n "$ns2" link set "$vb" up; } 2>"$tmp/ip.err"; then
     not_ok "network namespaces: $(cat "$tmp/ip.err")"
     exit 1
 fi
-ok "namespaces $ns1 ($va $addr1/24) and $ns2 ($vb $addr2/24)"
+ok "namespaces $ns1 ($va $addr1/24 $addr6/64) and $ns2 ($vb $addr2/24)"
 
 # ---- helpers in python3
 cat >"$tmp/sink.py" <<'EOF'
@@ -176,7 +178,11 @@ start_agent() {
     i=0
     while [ $i -lt 100 ]; do
         if grep -q "all 6 processes running" "$tmp/$tag.err"; then
-            ok "$tag: agent started on $iface"
+            if [ "$(cat "$tmp/$tag.pid" 2>/dev/null)" = "$sup" ]; then
+                ok "$tag: agent started on $iface (pid $sup)"
+            else
+                not_ok "$tag: agent started on $iface, but its pid file holds '$(cat "$tmp/$tag.pid" 2>/dev/null)', not $sup"
+            fi
             return 0
         fi
         kill -0 "$sup" 2>/dev/null || break
@@ -221,6 +227,7 @@ run_case() { # run_case TAG PORT IFACE
     done
     sleep 0.5 # anything counted late (there must be nothing) shows now
     bucket "$tag" "$port"
+    # shellcheck disable=SC2046
     set -- $(python3 "$tmp/get.py" "$tmp/$tag.json" "$NET/total" "$NET/in" "$NET/udp" \
         "$DNS/wire_packets/total" "$DNS/wire_packets/udp" "$DNS/wire_packets/queries" \
         "$DNS/wire_packets/tcp" "$PCAP/os_drops" "$PCAP/if_drops")
@@ -272,7 +279,9 @@ run_case() { # run_case TAG PORT IFACE
 }
 
 # ---- the sink
-in1 python3 "$tmp/sink.py" "$addr1" "$tmp/sink.ready" 2>"$tmp/sink.err" &
+# (not through in1: $! must be timeout's pid, not a subshell's)
+timeout 60 ip netns exec "$ns1" python3 "$tmp/sink.py" "$addr1" "$tmp/sink.ready" \
+    >/dev/null 2>"$tmp/sink.err" &
 sink=$!
 i=0
 while [ ! -e "$tmp/sink.ready" ] && [ $i -lt 50 ]; do
@@ -287,6 +296,7 @@ fi
 
 run_case name 11860 "$va"
 run_case address 11861 "$addr1"
+run_case ipv6-address 11862 "$addr6"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -31,11 +31,6 @@ for tool in python3 curl timeout pgrep; do
         exit 77
     }
 done
-# In a sanitizer build LeakSanitizer cannot read /proc inside the children's
-# empty chroot and turns their clean exit at the end of the file into
-# status 1 (a crash for the supervisor): leaks are the unit tests' job.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-export ASAN_OPTIONS
 
 tmp=$(mktemp -d)
 agent_pid=""
