@@ -246,7 +246,6 @@ int httpd_child_run(struct agent *a, int sock)
 
     memset(&c, 0, sizeof(c));
     c.sock = sock;
-    c.start_ns = a->start_ns;
     agent_release(a, NULL, true, NULL);
     int lfd = a->listen_fd;
     if (agent_drop_and_ready(a, sock, &lfd, 1) != 0)
@@ -275,6 +274,15 @@ int httpd_child_run(struct agent *a, int sock)
         log_warnx("event setup failed");
         goto out;
     }
+    /* The instances first, then requests: no 404 for a configured policy
+     * while its description is on the way. */
+    for (int waited = 0; c.start_ns == 0 && waited < 5000; waited += 10) {
+        on_sock(sock, EV_READ, &c);
+        if (c.start_ns == 0)
+            usleep(10000);
+    }
+    if (c.start_ns == 0)
+        c.start_ns = a->start_ns; /* the same clock, from our copy of the agent */
     struct httpd_server_config sc = {.listen_fd = lfd, .source = &src};
     a->listen_fd = -1; /* adopted */
     c.srv = httpd_server_new(c.base, &sc, err, sizeof(err));

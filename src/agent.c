@@ -6,6 +6,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -42,7 +43,18 @@ int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nex
     int keep[PRIVSEP_MAX_KEEP];
     size_t n = 0;
 
-    /* stderr stays: where a crash report (abort, sanitizer) can go. */
+    /* stdin and stdout on /dev/null, so nothing of ours lands on 0 or 1
+     * after the drop closed them; stderr stays: where a crash report
+     * (abort, sanitizer) can go. */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+    keep[n++] = STDIN_FILENO;
+    keep[n++] = STDOUT_FILENO;
     keep[n++] = STDERR_FILENO;
     keep[n++] = a->log_pipe[1];
     keep[n++] = sock;

@@ -66,8 +66,9 @@ struct agent_options {
 struct agent_input {
     char name[160];
     const char *tap;
-    const char *iface; /* live, or NULL */
-    const char *file;  /* pcap_file, or NULL */
+    const char *policy; /* the first policy reading it (error messages) */
+    const char *iface;  /* live, or NULL */
+    const char *file;   /* pcap_file, or NULL */
     uint64_t replay_pps;
     const char *bpf; /* applied by the capture ("" none) */
     struct ring *ring;

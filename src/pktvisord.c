@@ -178,12 +178,13 @@ static uint64_t parse_size(const char *v)
         shift = 30;
     if (shift != 0)
         end++;
-    if (*end != '\0' || n == 0 || n > (UINT64_C(1) << 40) >> shift)
+    if (*end != '\0' || n == 0 || n > (UINT64_C(1) << 34) >> shift)
         usage_error("--ring-size: invalid size '%s'", v);
     n <<= shift;
     if ((n & (n - 1)) != 0 || n < RING_MIN_SIZE)
         usage_error("--ring-size: %llu is not a power of two of at least %u bytes", n,
                     RING_MIN_SIZE);
+    /* (at most 16 GiB: the ring is shared memory, all of it eventually resident) */
     return n;
 }
 
@@ -196,6 +197,19 @@ static const char *dup_arg(const char *s)
         exit(1);
     }
     return d;
+}
+
+/* Paths stay valid after -d's chdir("/"), at respawns and SIGHUP. */
+static const char *absolute(const char *path)
+{
+    char cwd[4096], *out;
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return path;
+    if (asprintf(&out, "%s/%s", cwd, path) < 0) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return out;
 }
 
 static void parse_options(int argc, char **argv, struct agent_options *o)
@@ -253,16 +267,16 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->admin_api = true;
             break;
         case OPT_GEO_CITY:
-            o->geo_city = dup_arg(optarg);
+            o->geo_city = absolute(dup_arg(optarg));
             break;
         case OPT_GEO_ASN:
-            o->geo_asn = dup_arg(optarg);
+            o->geo_asn = absolute(dup_arg(optarg));
             break;
         case OPT_CONFIG:
             o->config = dup_arg(optarg);
             break;
         case OPT_LOG_FILE:
-            o->log_file = dup_arg(optarg);
+            o->log_file = absolute(dup_arg(optarg));
             break;
         case OPT_SYSLOG:
             o->syslog = true;
@@ -287,7 +301,7 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->chroot = dup_arg(optarg);
             break;
         case OPT_PID_FILE:
-            o->pid_file = dup_arg(optarg);
+            o->pid_file = absolute(dup_arg(optarg));
             break;
         case OPT_RING_SIZE:
             o->ring_size = parse_size(optarg);
@@ -318,7 +332,8 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
     for (size_t i = 0; i < a->ninputs; i++) {
         struct agent_input *in = &a->inputs[i];
         if (strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) &&
-            same(in->file, ci->pcap_file) && in->replay_pps == ci->replay_pps)
+            same(in->file, ci->pcap_file != NULL ? absolute(ci->pcap_file) : NULL) &&
+            in->replay_pps == ci->replay_pps)
             return in;
     }
     if (ci->pcap_source != NULL && strcmp(ci->pcap_source, "libpcap") != 0 &&
@@ -338,8 +353,9 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
     struct agent_input *in = &a->inputs[a->ninputs];
     memset(in, 0, sizeof(*in));
     in->tap = p->tap;
+    in->policy = p->name;
     in->iface = ci->iface;
-    in->file = ci->pcap_file;
+    in->file = ci->pcap_file != NULL ? absolute(ci->pcap_file) : NULL;
     in->replay_pps = ci->replay_pps;
     in->bpf = ci->bpf != NULL ? ci->bpf : "";
     /* Two inputs on one tap (policies overriding iface or pcap_file) get
@@ -411,9 +427,13 @@ static int probe_inputs(struct agent *a, char *err, size_t errlen)
     for (size_t i = 0; i < a->ninputs; i++) {
         struct agent_input *in = &a->inputs[i];
         struct cap_source_config cc = {.iface = in->iface, .file = in->file, .bpf = in->bpf};
-        struct cap_source *src = cap_source_open(&cc, err, errlen);
-        if (src == NULL)
+        char why[1024];
+        struct cap_source *src = cap_source_open(&cc, why, sizeof(why));
+        if (src == NULL) {
+            /* SPEC 5: a policy whose input cannot start. */
+            err_set(err, errlen, "policy [%s] failed to start: %s", in->policy, why);
             return -1;
+        }
         in->linktype = cap_source_linktype(src);
         snprintf(in->iface_resolved, sizeof(in->iface_resolved), "%s", cap_source_name(src));
         if (cap_source_iface_hosts(src, &in->iface_hosts, err, errlen) < 0) {
@@ -492,13 +512,27 @@ static int listen_on(const char *host, uint16_t port, char *err, size_t errlen)
     return fd;
 }
 
-static int daemonize(void)
+/* The caller's process exits with the daemon's start-up verdict: 0 once the
+ * daemon writes a byte to *ready (daemon_ready), 1 if it dies first. */
+static int daemonize(int *ready)
 {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        char c;
+        close(fds[1]);
+        ssize_t n;
+        do
+            n = read(fds[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(fds[0]);
+    *ready = fds[1];
     if (setsid() < 0)
         return -1;
     pid = fork();
@@ -518,6 +552,16 @@ static int daemonize(void)
     if (fd > 2)
         close(fd);
     return 0;
+}
+
+static void daemon_ready(int *ready)
+{
+    if (*ready < 0)
+        return;
+    ssize_t n = write(*ready, "", 1);
+    (void)n;
+    close(*ready);
+    *ready = -1;
 }
 
 static int write_pid_file(const char *path)
@@ -632,7 +676,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (probe_inputs(&a, err, sizeof(err)) != 0) {
-        log_warnx("%s", err);
+        log_warnx("configuration error: %s", err);
         agent_free(&a);
         return 1;
     }
@@ -652,7 +696,8 @@ int main(int argc, char **argv)
         agent_free(&a);
         return 1;
     }
-    if (o->daemonize && daemonize() != 0) {
+    int ready = -1;
+    if (o->daemonize && daemonize(&ready) != 0) {
         log_warn("failed to daemonize");
         return 1;
     }
@@ -661,6 +706,7 @@ int main(int argc, char **argv)
         agent_free(&a);
         return 1;
     }
+    daemon_ready(&ready);
     clock_gettime(CLOCK_REALTIME, &ts);
     a.start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     proc_title_set("pktvisord: supervisor");

@@ -362,8 +362,12 @@ static void on_message(struct sup *s, struct proc *p)
         memcpy(&r, buf, sizeof(r));
         if (s->a->drop) {
             struct privsep_status st;
-            if (privsep_report(p->pid, &st, err, sizeof(err)) != 0 && kill(p->pid, 0) != 0)
-                continue; /* it died already: its exit status tells */
+            siginfo_t si = {0};
+            /* Dead already (a zombie has no root to read): its exit status
+             * tells the rest. */
+            if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                si.si_pid == p->pid)
+                continue;
             if (privsep_report(p->pid, &st, err, sizeof(err)) != 0 ||
                 privsep_status_check(&st, &s->a->user, err, sizeof(err)) != 0) {
                 log_warnx("%s (pid %ld): privilege check failed: %s", p->name, (long)p->pid, err);
