@@ -130,8 +130,12 @@ static bool feed(struct agg_state *s, const struct ring_pkt *p)
         s->st->poisoned++;
         return true;
     }
-    if (cfg->fault && p->seq == cfg->fault_seq)
-        raise(SIGSEGV); /* fault injection: a packet that kills its handler */
+    if (cfg->fault && p->seq == cfg->fault_seq) {
+        /* Fault injection: a packet that kills its handler (the default
+         * action, past any sanitizer's handler). */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
     switch (p->linktype) {
     case RING_LINK_EOF:
         return false;
