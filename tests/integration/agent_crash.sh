@@ -330,10 +330,19 @@ pass=$((pass + $(grep -c '^ok - ' "$tmp/result")))
 fail=$((fail + $(grep -c '^not ok - ' "$tmp/result")))
 grep -q '^ok - ' "$tmp/result" || not_ok "the comparison ran"
 
+kids=$(pgrep -P "$sup_pid")
 kill -TERM "$agent_pid"
 wait "$agent_pid"
 rc=$?
 agent_pid=""
-check "pktvisord stopped on SIGTERM with status 0 (status $rc)" [ $rc -eq 0 ]
+left=""
+for k in $kids; do
+    kill -0 "$k" 2>/dev/null && left="$left $k"
+done
+if [ $rc -eq 0 ] && [ -z "$left" ]; then
+    ok "pktvisord stopped on SIGTERM with status 0, no child left"
+else
+    not_ok "pktvisord stopped on SIGTERM with status 0, no child left (status $rc, left:$left)"
+fi
 [ $fail -eq 0 ] || show_log
 finish

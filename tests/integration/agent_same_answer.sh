@@ -79,12 +79,19 @@ start_agent() {
     return 1
 }
 
-# stop_agent: SIGTERM, wait (bounded by timeout -k); sets stop_rc.
+# stop_agent: SIGTERM, wait (bounded by timeout -k); sets stop_rc, and
+# left to the children still alive afterwards (none expected).
 stop_agent() {
+    kids=""
+    [ -n "$sup_pid" ] && kids=$(pgrep -P "$sup_pid")
     kill -TERM "$agent_pid" 2>/dev/null
     wait "$agent_pid"
     stop_rc=$?
     agent_pid=""
+    left=""
+    for k in $kids; do
+        kill -0 "$k" 2>/dev/null && left="$left $k"
+    done
 }
 
 # wait_finished LOG SECONDS INSTANCE...: every instance's aggregator logged
@@ -238,10 +245,10 @@ EOF
         show_log "$dir/agent.log"
     fi
     stop_agent
-    if [ "$stop_rc" -eq 0 ] && grep -q 'exit with success' "$dir/agent.log"; then
-        ok "$name: pktvisord stopped on SIGTERM with status 0"
+    if [ "$stop_rc" -eq 0 ] && grep -q 'exit with success' "$dir/agent.log" && [ -z "$left" ]; then
+        ok "$name: pktvisord stopped on SIGTERM with status 0, no child left"
     else
-        not_ok "$name: pktvisord stopped on SIGTERM with status 0 (status $stop_rc)"
+        not_ok "$name: pktvisord stopped on SIGTERM with status 0, no child left (status $stop_rc, left:$left)"
         show_log "$dir/agent.log"
     fi
 }
