@@ -331,6 +331,21 @@ static void check_ready(struct sup *s)
     sup_notify("READY=1");
 }
 
+/* A child that sent READY and finished at once (a short file) has no
+ * /proc/PID/root to read any more: wait up to 200 ms for it to become a
+ * zombie, which says it was exiting, not hiding. */
+static bool exiting(pid_t pid)
+{
+    for (int i = 0; i < 40; i++) {
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+            return true;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 static void on_message(struct sup *s, struct proc *p)
 {
     char err[256];
@@ -362,14 +377,10 @@ static void on_message(struct sup *s, struct proc *p)
         memcpy(&r, buf, sizeof(r));
         if (s->a->drop) {
             struct privsep_status st;
-            siginfo_t si = {0};
-            /* Dead already (a zombie has no root to read): its exit status
-             * tells the rest. */
-            if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                si.si_pid == p->pid)
-                continue;
-            if (privsep_report(p->pid, &st, err, sizeof(err)) != 0 ||
-                privsep_status_check(&st, &s->a->user, err, sizeof(err)) != 0) {
+            int rep = privsep_report(p->pid, &st, err, sizeof(err));
+            if (rep != 0 && exiting(p->pid))
+                continue; /* it finished already: its exit status tells */
+            if (rep != 0 || privsep_status_check(&st, &s->a->user, err, sizeof(err)) != 0) {
                 log_warnx("%s (pid %ld): privilege check failed: %s", p->name, (long)p->pid, err);
                 kill(p->pid, SIGKILL);
                 begin_stop(s, 1);
