@@ -176,6 +176,8 @@ static int start_proc(struct sup *s, struct proc *p)
         return -1;
     if (proc_msg_channel(sv) != 0) {
         log_warn("%s: socketpair", p->name);
+        if (p->role == ROLE_CAPTURE)
+            cap_source_close(&s->a->inputs[p->idx].src);
         return -1;
     }
     pid_t pid = fork();
@@ -183,6 +185,8 @@ static int start_proc(struct sup *s, struct proc *p)
         log_warn("%s: fork", p->name);
         close(sv[0]);
         close(sv[1]);
+        if (p->role == ROLE_CAPTURE)
+            cap_source_close(&s->a->inputs[p->idx].src);
         return -1;
     }
     if (pid == 0) {
