@@ -458,7 +458,8 @@ static int probe_inputs(struct agent *a, char *err, size_t errlen)
             pcap_close(dead);
         }
         log_info("input %s: %s %s%s%s", in->name, in->iface != NULL ? "interface" : "file",
-                 in->iface_resolved, in->bpf[0] != '\0' ? ", filter " : "", in->bpf);
+                 in->iface != NULL ? in->iface_resolved : in->file,
+                 in->bpf[0] != '\0' ? ", filter " : "", in->bpf);
     }
     return 0;
 }

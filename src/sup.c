@@ -570,6 +570,8 @@ int sup_run(struct agent *a)
                 on_message(&s, who[i]);
         if (pfd[0].revents != 0)
             on_signals(&s);
+        if (!s.stopping)
+            check_ready(&s); /* also when the last child to be ready already finished */
     }
     drain_log(&s);
     close(s.sigfd);
