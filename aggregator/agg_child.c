@@ -65,8 +65,8 @@ static int build(struct agent *a, struct agent_instance *ai, struct agg_child *c
     char err[512];
     const struct config_module *m = ai->mod;
 
-    if (hostspec_parse(&c->hosts, ai->pol->input.host_spec != NULL ? ai->pol->input.host_spec : "",
-                       err, sizeof(err)) != 0) {
+    if (hostspec_parse(&c->hosts, ai->host_spec != NULL ? ai->host_spec : "", err, sizeof(err)) !=
+        0) {
         log_warnx("host_spec: %s", err);
         return -1;
     }
@@ -161,6 +161,8 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
     } else if (lr != SNAP_NONE) {
         log_warnx("snapshot unreadable: starting empty from the oldest record");
         how = RING_START_OLDEST;
+    } else if (ai->start_newest) {
+        how = RING_START_NEWEST; /* a policy added to a running input */
     }
     free(c.tmp);
     c.tmp = NULL;

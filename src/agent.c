@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -17,6 +19,18 @@
 #include "proc_msg.h"
 #include "ring.h"
 #include "segment.h"
+
+const char *agent_absolute_path(const char *path)
+{
+    char cwd[4096], *out;
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return path;
+    if (asprintf(&out, "%s/%s", cwd, path) < 0) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return out;
+}
 
 void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,
                    const struct agent_instance *keep_inst)

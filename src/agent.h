@@ -80,7 +80,10 @@ struct agent_input {
 };
 
 struct agent_instance {
-    const struct config_policy *pol;
+    /* Into the policy's heap allocations, stable while the policy exists
+     * (struct config_policy itself moves when policies are added). */
+    const char *policy;
+    const char *host_spec;
     const struct config_module *mod;
     const struct handler_type *type;
     struct agent_input *in;
@@ -88,6 +91,8 @@ struct agent_instance {
     uint32_t num_periods;
     const char *bpf; /* filter the aggregator applies, or NULL */
     struct segment *seg;
+    bool start_newest; /* added at run time to a running input: from now on */
+    bool removed;      /* its policy was deleted: nothing left but the slot */
 };
 
 struct agent {
@@ -114,6 +119,22 @@ extern volatile sig_atomic_t agent_child_stop;
 int cap_child_run(struct agent *a, struct agent_input *in, int sock);
 int agg_child_run(struct agent *a, struct agent_instance *ai, int sock);
 int httpd_child_run(struct agent *a, int sock);
+
+/* path, made absolute against the current directory (a new string when it
+ * was relative): it must stay valid after -d's chdir("/"). */
+const char *agent_absolute_path(const char *path);
+
+/* In the supervisor (src/sup_policy.c): build the inputs and handler
+ * instances of policies [first, npolicies) of a->cfg, opening each new input
+ * once (SPEC 1.1's interface errors; "policy [P] failed to start: ..."),
+ * checking per-policy filters, creating the new rings and metric segments.
+ * running: the agent runs already (admin API): new consumers of a running
+ * input start at its newest record, and an input whose capture filter
+ * differs from the policy's is not shared.  All or nothing: on failure
+ * everything this call created is freed, and -1 with a message in err. */
+int sup_policies_build(struct agent *a, size_t first, bool running, char *err, size_t errlen);
+/* Free what instance i holds (segment, ring slot) and mark it removed. */
+void sup_instance_remove(struct agent *a, size_t i);
 
 /* In a child: unmap and close everything of the agent except what the
  * given input (ring) and instance (metric segment) need; NULL for none. */

@@ -199,19 +199,6 @@ static const char *dup_arg(const char *s)
     return d;
 }
 
-/* Paths stay valid after -d's chdir("/"), at respawns and SIGHUP. */
-static const char *absolute(const char *path)
-{
-    char cwd[4096], *out;
-    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-        return path;
-    if (asprintf(&out, "%s/%s", cwd, path) < 0) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return out;
-}
-
 static void parse_options(int argc, char **argv, struct agent_options *o)
 {
     int c;
@@ -267,16 +254,16 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->admin_api = true;
             break;
         case OPT_GEO_CITY:
-            o->geo_city = absolute(dup_arg(optarg));
+            o->geo_city = agent_absolute_path(dup_arg(optarg));
             break;
         case OPT_GEO_ASN:
-            o->geo_asn = absolute(dup_arg(optarg));
+            o->geo_asn = agent_absolute_path(dup_arg(optarg));
             break;
         case OPT_CONFIG:
             o->config = dup_arg(optarg);
             break;
         case OPT_LOG_FILE:
-            o->log_file = absolute(dup_arg(optarg));
+            o->log_file = agent_absolute_path(dup_arg(optarg));
             break;
         case OPT_SYSLOG:
             o->syslog = true;
@@ -301,7 +288,7 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->chroot = dup_arg(optarg);
             break;
         case OPT_PID_FILE:
-            o->pid_file = absolute(dup_arg(optarg));
+            o->pid_file = agent_absolute_path(dup_arg(optarg));
             break;
         case OPT_RING_SIZE:
             o->ring_size = parse_size(optarg);
@@ -316,174 +303,6 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
         o->iface = dup_arg(argv[optind++]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-}
-
-/* ---- building the inputs and instances ---- */
-
-static bool same(const char *a, const char *b)
-{
-    return strcmp(a == NULL ? "" : a, b == NULL ? "" : b) == 0;
-}
-
-static struct agent_input *input_for(struct agent *a, const struct config_policy *p, char *err,
-                                     size_t errlen)
-{
-    const struct config_input *ci = &p->input;
-    for (size_t i = 0; i < a->ninputs; i++) {
-        struct agent_input *in = &a->inputs[i];
-        if (strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) &&
-            same(in->file, ci->pcap_file != NULL ? absolute(ci->pcap_file) : NULL) &&
-            in->replay_pps == ci->replay_pps)
-            return in;
-    }
-    if (ci->pcap_source != NULL && strcmp(ci->pcap_source, "libpcap") != 0 &&
-        strcmp(ci->pcap_source, "af_packet") != 0) {
-        err_set(err, errlen, "tap '%s': pcap_source '%s' is not supported", p->tap,
-                ci->pcap_source);
-        return NULL;
-    }
-    if ((ci->iface == NULL) == (ci->pcap_file == NULL)) {
-        err_set(err, errlen, "tap '%s': give exactly one of 'iface' and 'pcap_file'", p->tap);
-        return NULL;
-    }
-    if (a->ninputs == AGENT_MAX_INPUTS) {
-        err_set(err, errlen, "too many inputs (at most %d)", AGENT_MAX_INPUTS);
-        return NULL;
-    }
-    struct agent_input *in = &a->inputs[a->ninputs];
-    memset(in, 0, sizeof(*in));
-    in->tap = p->tap;
-    in->policy = p->name;
-    in->iface = ci->iface;
-    in->file = ci->pcap_file != NULL ? absolute(ci->pcap_file) : NULL;
-    in->replay_pps = ci->replay_pps;
-    in->bpf = ci->bpf != NULL ? ci->bpf : "";
-    /* Two inputs on one tap (policies overriding iface or pcap_file) get
-     * the policy's name too. */
-    bool tap_taken = false;
-    for (size_t i = 0; i < a->ninputs; i++)
-        tap_taken |= strcmp(a->inputs[i].tap, p->tap) == 0;
-    if (tap_taken)
-        snprintf(in->name, sizeof(in->name), "%s-%s", p->tap, p->name);
-    else
-        snprintf(in->name, sizeof(in->name), "%s", p->tap);
-    a->ninputs++;
-    return in;
-}
-
-static int build_agent(struct agent *a, char *err, size_t errlen)
-{
-    struct visor_config *vc = a->cfg;
-
-    for (size_t i = 0; i < vc->npolicies; i++) {
-        const struct config_policy *p = &vc->policies[i];
-        struct agent_input *in = input_for(a, p, err, errlen);
-        if (in == NULL)
-            return -1;
-        const char *bpf = p->input.bpf != NULL ? p->input.bpf : "";
-        for (size_t j = 0; j < p->nmodules; j++) {
-            const struct config_module *m = &p->modules[j];
-            if (a->ninst == AGENT_MAX_INSTANCES || in->nconsumers == RING_MAX_CONSUMERS) {
-                err_set(err, errlen, "too many handler instances (at most %d per tap)",
-                        RING_MAX_CONSUMERS);
-                return -1;
-            }
-            struct agent_instance *ai = &a->inst[a->ninst++];
-            const struct handler_opt *np = config_opt_find(m->opts, m->nopts, "num_periods");
-            ai->pol = p;
-            ai->mod = m;
-            ai->type = handler_type_find(m->type);
-            ai->in = in;
-            ai->slot = in->nconsumers++;
-            ai->num_periods = np != NULL && np->type == HOPT_UINT ? (uint32_t)np->u : 5;
-            ai->bpf = bpf;
-            if (ai->type == NULL) {
-                err_set(err, errlen, "handler type '%s' is not available", m->type);
-                return -1;
-            }
-        }
-    }
-    /* The capture filters when all its policies want the same filter;
-     * otherwise each aggregator filters what it reads. */
-    for (size_t i = 0; i < a->ninputs; i++) {
-        struct agent_input *in = &a->inputs[i];
-        bool all_same = true;
-        for (size_t k = 0; k < a->ninst; k++)
-            if (a->inst[k].in == in && strcmp(a->inst[k].bpf, in->bpf) != 0)
-                all_same = false;
-        if (!all_same)
-            in->bpf = "";
-        for (size_t k = 0; k < a->ninst; k++)
-            if (a->inst[k].in == in && (all_same || a->inst[k].bpf[0] == '\0'))
-                a->inst[k].bpf = NULL;
-    }
-    return 0;
-}
-
-/* Open each input once: SPEC 1.1's interface errors and BPF errors now,
- * not in a child; the addresses and the link type for the aggregators. */
-static int probe_inputs(struct agent *a, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < a->ninputs; i++) {
-        struct agent_input *in = &a->inputs[i];
-        struct cap_source_config cc = {.iface = in->iface, .file = in->file, .bpf = in->bpf};
-        char why[1024];
-        struct cap_source *src = cap_source_open(&cc, why, sizeof(why));
-        if (src == NULL) {
-            /* SPEC 5: a policy whose input cannot start. */
-            err_set(err, errlen, "policy [%s] failed to start: %s", in->policy, why);
-            return -1;
-        }
-        in->linktype = cap_source_linktype(src);
-        snprintf(in->iface_resolved, sizeof(in->iface_resolved), "%s", cap_source_name(src));
-        if (cap_source_iface_hosts(src, &in->iface_hosts, err, errlen) < 0) {
-            cap_source_close(&src);
-            return -1;
-        }
-        cap_source_close(&src);
-        for (size_t k = 0; k < a->ninst; k++) {
-            struct agent_instance *ai = &a->inst[k];
-            struct bpf_program prog;
-            if (ai->in != in || ai->bpf == NULL)
-                continue;
-            pcap_t *dead = pcap_open_dead(in->linktype, 262144);
-            if (dead == NULL || pcap_compile(dead, &prog, ai->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-                err_set(err, errlen, "invalid BPF filter '%s': %s", ai->bpf,
-                        dead != NULL ? pcap_geterr(dead) : "out of memory");
-                if (dead != NULL)
-                    pcap_close(dead);
-                return -1;
-            }
-            pcap_freecode(&prog);
-            pcap_close(dead);
-        }
-        log_info("input %s: %s %s%s%s", in->name, in->iface != NULL ? "interface" : "file",
-                 in->iface != NULL ? in->iface_resolved : in->file,
-                 in->bpf[0] != '\0' ? ", filter " : "", in->bpf);
-    }
-    return 0;
-}
-
-static int create_segments(struct agent *a, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < a->ninputs; i++) {
-        char name[200];
-        snprintf(name, sizeof(name), "pktvisord-ring-%s", a->inputs[i].name);
-        a->inputs[i].ring = ring_create(name, a->opt.ring_size, err, errlen);
-        if (a->inputs[i].ring == NULL)
-            return -1;
-    }
-    /* Held from the start: a file's capture must not lap an aggregator that
-     * is still starting (ring_room). */
-    for (size_t i = 0; i < a->ninst; i++)
-        ring_slot_reserve(a->inst[i].in->ring, a->inst[i].slot);
-    for (size_t i = 0; i < a->ninst; i++) {
-        struct agent_instance *ai = &a->inst[i];
-        ai->seg = metric_seg_create(ai->type, ai->mod->name, ai->num_periods, err, errlen);
-        if (ai->seg == NULL)
-            return -1;
-    }
-    return 0;
 }
 
 static int listen_on(const char *host, uint16_t port, char *err, size_t errlen)
@@ -671,23 +490,13 @@ int main(int argc, char **argv)
                   (long)geteuid());
     }
 
-    if (build_agent(&a, err, sizeof(err)) != 0) {
-        log_warnx("configuration error: %s", err);
-        agent_free(&a);
-        return 1;
-    }
-    if (probe_inputs(&a, err, sizeof(err)) != 0) {
+    if (sup_policies_build(&a, 0, false, err, sizeof(err)) != 0) {
         log_warnx("configuration error: %s", err);
         agent_free(&a);
         return 1;
     }
     a.listen_fd = listen_on(o->host, o->port, err, sizeof(err));
     if (a.listen_fd < 0) {
-        log_warnx("%s", err);
-        agent_free(&a);
-        return 1;
-    }
-    if (create_segments(&a, err, sizeof(err)) != 0) {
         log_warnx("%s", err);
         agent_free(&a);
         return 1;

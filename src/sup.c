@@ -310,7 +310,7 @@ static int send_instances(struct sup *s, struct proc *p)
         const struct agent_instance *ai = &a->inst[i];
         struct proc_msg_instance m;
         memset(&m, 0, sizeof(m));
-        snprintf(m.policy, sizeof(m.policy), "%s", ai->pol->name);
+        snprintf(m.policy, sizeof(m.policy), "%s", ai->policy);
         snprintf(m.name, sizeof(m.name), "%s", ai->mod->name);
         snprintf(m.type, sizeof(m.type), "%s", ai->type->name);
         snprintf(m.tap, sizeof(m.tap), "%s", ai->in->tap);
