@@ -4,8 +4,9 @@
  * A request is handled in three steps: the path is normalized and split
  * into segments (parse_path), the segments are matched against the route
  * table in route() and the matching renderer builds a cJSON tree, which
- * respond_json() prints compact with sorted keys.  Nothing here touches a
- * socket or a clock: the source supplies time (up_time_min) and data.
+ * respond_json() prints compact with sorted keys (the Prometheus routes
+ * build text with httpd_prom.h instead).  Nothing here touches a socket or
+ * a clock: the source supplies time (up_time_min) and data.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "httpd_api.h"
+#include "httpd_prom.h"
 #include "log.h"
 
 #define MAX_SEGMENTS 8
@@ -21,6 +23,7 @@
 #define ERR_NO_DEFAULT    "no \"default\" policy exists"
 #define ERR_NO_POLICY     "policy does not exists" /* sic, SPEC 2 */
 #define ERR_NO_POLICY_MET "policy does not exist"
+#define ERR_NO_PROM       "Prometheus output is not available"
 #define RATES_BODY                                                                                 \
     "{\"packets\":{\"in\":0,\"out\":0},\"warning\":\"deprecated: use 'live' data from "            \
     "/api/v1/metrics/bucket/0 instead\"}"
@@ -431,6 +434,131 @@ static int route_taps(const struct httpd_source *src, struct httpd_response *res
     return respond_json(res, 200, t);
 }
 
+/* One group of instances with the same schema key, filled by prom_visit. */
+struct prom_visit {
+    struct prom_group *g; /* created at the first instance: the table comes with it */
+    const struct metric_table *t;
+    struct prom_label labels[3];
+    size_t nlabels;
+};
+
+/* httpd_window_fn: add the bucket Prometheus shows (SPEC 3.1) to the group. */
+static enum httpd_render_rc prom_visit(void *arg, const struct metric_table *t,
+                                       const struct window *w, const struct render_opts *o,
+                                       char *err)
+{
+    struct prom_visit *v = arg;
+    void *empty = NULL;
+    const void *bucket;
+    if (v->g == NULL) {
+        if ((v->g = prom_group_new(t, o)) == NULL)
+            goto oom;
+        v->t = t;
+    } else if (t != v->t) {
+        snprintf(err, HTTPD_ERR_MAX, "handlers of schema key %s have different metrics",
+                 t->schema_key);
+        return HTTPD_RENDER_FAIL;
+    }
+    if (w->count == 0) {
+        /* No event yet: pktvisor's live bucket exists and shows zeros. */
+        if ((empty = calloc(1, t->bucket_size)) == NULL)
+            goto oom;
+        bucket = empty;
+    } else {
+        bucket = window_bucket_const(w, w->count > 1 ? 1 : 0);
+    }
+    int rc = prom_group_add(v->g, bucket, v->labels, v->nlabels);
+    free(empty);
+    if (rc == 0)
+        return HTTPD_RENDER_OK;
+oom:
+    snprintf(err, HTTPD_ERR_MAX, "out of memory");
+    return HTTPD_RENDER_FAIL;
+}
+
+/* Take out's text as the body of a 200 (or answer 500 when it is
+ * incomplete). */
+static int respond_prom(struct httpd_response *res, struct prom_buf *out)
+{
+    if (!out->oom && out->data == NULL)
+        prom_buf_append(out, "", 0); /* no family at all: an empty body */
+    if (out->oom) {
+        prom_buf_free(out);
+        respond_empty(res, 500);
+        return -1;
+    }
+    res->status = 200;
+    res->content_type = HTTPD_CT_PROM;
+    res->body = out->data;
+    res->body_len = out->len;
+    memset(out, 0, sizeof(*out));
+    return 0;
+}
+
+/* GET /metrics (legacy: the default policy, labels policy [+ instance])
+ * and GET /api/v1/policies/{name}/metrics/prometheus (labels module,
+ * policy [+ instance]).  Instances are rendered in policy order, those of
+ * one schema key as one group (httpd_prom.h); legacy keeps only the last
+ * of them (SPEC 7, see httpd_api.h). */
+static int route_prom(const struct httpd_source *src, const char *name, bool legacy,
+                      struct httpd_response *res)
+{
+    long p = find_policy(src, name);
+    if (p < 0) {
+        if (legacy)
+            return 0; /* res is already 404 with no body */
+        return respond_text(res, 404, HTTPD_CT_TEXT, ERR_NO_POLICY);
+    }
+    if (src->with_window == NULL)
+        return respond_text(res, 500, HTTPD_CT_TEXT, ERR_NO_PROM);
+
+    size_t count = src->instance_count(src->ctx, (size_t)p);
+    struct httpd_instance *inst = calloc(count + 1, sizeof(*inst));
+    bool *todo = calloc(count + 1, sizeof(*todo));
+    struct prom_buf out = {0};
+    char err[HTTPD_ERR_MAX] = "";
+    enum httpd_render_rc rc = HTTPD_RENDER_OK;
+    if (inst == NULL || todo == NULL) {
+        out.oom = true;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++)
+        todo[i] = src->instance_get(src->ctx, (size_t)p, i, &inst[i]) == 0;
+    for (size_t i = 0; legacy && i < count; i++)
+        for (size_t j = i + 1; todo[i] && j < count; j++)
+            if (todo[j] && strcmp(inst[i].schema_key, inst[j].schema_key) == 0)
+                todo[i] = false; /* a later one overwrites it */
+
+    for (size_t i = 0; i < count && rc == HTTPD_RENDER_OK; i++) {
+        struct prom_visit v = {0};
+        if (!todo[i])
+            continue;
+        for (size_t j = i; j < count && rc == HTTPD_RENDER_OK; j++) {
+            if (!todo[j] || strcmp(inst[j].schema_key, inst[i].schema_key) != 0)
+                continue;
+            todo[j] = false;
+            v.nlabels = 0;
+            if (src->prom_instance != NULL)
+                v.labels[v.nlabels++] = (struct prom_label){"instance", src->prom_instance};
+            if (!legacy)
+                v.labels[v.nlabels++] = (struct prom_label){"module", inst[j].name};
+            v.labels[v.nlabels++] = (struct prom_label){"policy", name};
+            rc = src->with_window(src->ctx, (size_t)p, j, prom_visit, &v, err);
+        }
+        if (rc == HTTPD_RENDER_OK && v.g != NULL)
+            prom_group_write(v.g, &out);
+        prom_group_free(&v.g);
+    }
+done:
+    free(inst);
+    free(todo);
+    if (rc != HTTPD_RENDER_OK) {
+        prom_buf_free(&out);
+        return respond_text(res, 500, HTTPD_CT_TEXT, err[0] != '\0' ? err : "render failed");
+    }
+    return respond_prom(res, &out);
+}
+
 static bool seg_is(const struct segments *s, size_t i, const char *lit)
 {
     return i < s->n && strcmp(s->seg[i], lit) == 0;
@@ -458,7 +586,11 @@ int httpd_route(const struct httpd_source *src, const char *method, const char *
     respond_empty(res, 404);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return 0;
-    if (parse_path(path, &s) != 0 || !seg_is(&s, 0, "api") || !seg_is(&s, 1, "v1") || s.n < 3)
+    if (parse_path(path, &s) != 0)
+        return 0;
+    if (s.n == 1 && strcmp(s.seg[0], "metrics") == 0)
+        return route_prom(src, "default", true, res);
+    if (!seg_is(&s, 0, "api") || !seg_is(&s, 1, "v1") || s.n < 3)
         return 0;
 
     if (strcmp(s.seg[2], "metrics") == 0) {
@@ -482,6 +614,8 @@ int httpd_route(const struct httpd_source *src, const char *method, const char *
         if (s.n == 7 && strcmp(s.seg[4], "metrics") == 0 && view_of(s.seg[5], &view) == 0 &&
             parse_n(s.seg[6], &n))
             return route_policy_metrics(src, s.seg[3], view, n, res);
+        if (s.n == 6 && strcmp(s.seg[4], "metrics") == 0 && strcmp(s.seg[5], "prometheus") == 0)
+            return route_prom(src, s.seg[3], false, res);
     }
     return 0;
 }

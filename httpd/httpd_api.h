@@ -37,6 +37,20 @@
  *   application/json (SPEC 10).  The legacy routes' 500 carries the period
  *   text as text/plain, as pktvisor's does; the policy routes' 425 carries
  *   {"error":"<text>"}.
+ * - Prometheus (GET /metrics, GET /api/v1/policies/{name}/metrics/
+ *   prometheus; rendering in httpd_prom.h): each instance shows bucket 1
+ *   when its window holds more than one bucket, else bucket 0 (SPEC 3.1);
+ *   an instance with no event yet shows an empty bucket (zero gauges), as
+ *   pktvisor's always-present live bucket does.  /metrics labels samples
+ *   policy="default" (+ instance) and, as the legacy JSON routes do (SPEC
+ *   7), shows only the last of several instances with one schema key:
+ *   their series would be identical and a scrape with duplicate series is
+ *   rejected.  The per-policy route adds module="<instance>" and renders
+ *   instances of one schema key as one group, so each family's HELP/TYPE
+ *   comes once.  Content-Type "text/plain; version=0.0.4".  Errors:
+ *   /metrics without a default policy 404 with no body; unknown policy 404
+ *   text/plain "policy does not exists" (sic); a source without
+ *   with_window, or an instance whose window cannot be read, 500 text/plain.
  *
  * Ownership: the source and everything it points to is borrowed for the
  * duration of one httpd_route() call; trees returned by its callbacks
@@ -60,6 +74,7 @@
 
 #define HTTPD_CT_JSON "application/json"
 #define HTTPD_CT_TEXT "text/plain"
+#define HTTPD_CT_PROM "text/plain; version=0.0.4"
 
 enum httpd_view { HTTPD_BUCKET, HTTPD_WINDOW };
 
@@ -69,6 +84,13 @@ enum httpd_render_rc {
     HTTPD_RENDER_PERIOD = 1, /* err holds a period error (SPEC 2 texts) */
     HTTPD_RENDER_FAIL = -1,  /* err holds an internal failure */
 };
+
+/* Called by a source's with_window with the window of one instance, its
+ * metric table and the options to render it with; all three are valid only
+ * during the call.  Returns OK, or FAIL with a message in err. */
+typedef enum httpd_render_rc (*httpd_window_fn)(void *arg, const struct metric_table *t,
+                                                const struct window *w, const struct render_opts *o,
+                                                char *err);
 
 /* What the API shows of one handler instance. */
 struct httpd_instance {
@@ -104,6 +126,17 @@ struct httpd_source {
     cJSON *(*taps)(void *ctx);
     /* Minutes since the agent started (GET /api/v1/metrics/app). */
     double (*up_time_min)(void *ctx);
+    /* The Prometheus routes: call fn(arg, ...) with instance i's window
+     * (the router picks the bucket, SPEC 3.1) and return what fn returns;
+     * when the window cannot be had, FAIL with a message in err.  A
+     * visitor rather than a getter, so the source decides how long the
+     * window lives (a snapshot copy, an empty window it allocates).  NULL:
+     * GET /metrics and .../metrics/prometheus answer 500 (text/plain). */
+    enum httpd_render_rc (*with_window)(void *ctx, size_t p, size_t i, httpd_window_fn fn,
+                                        void *arg, char *err);
+    /* The "instance" label of every Prometheus sample (--prom-instance);
+     * NULL: no such label. */
+    const char *prom_instance;
 };
 
 struct httpd_response {

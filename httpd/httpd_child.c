@@ -98,8 +98,11 @@ static int s_instance_get(void *ctx, size_t p, size_t i, struct httpd_instance *
     return 0;
 }
 
-static enum httpd_render_rc s_render(void *ctx, size_t p, size_t i, enum httpd_view view,
-                                     uint64_t n, cJSON **out, char *err)
+/* Load instance i of policy p's newest snapshot and call fn with its
+ * window: a copy in the instance's buffer (valid until its next load), or
+ * an empty window while nothing was published yet, freed after fn. */
+static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_window_fn fn,
+                                          void *arg, char *err)
 {
     struct hinst *h = find(ctx, p, i);
     if (h == NULL) {
@@ -132,9 +135,30 @@ static enum httpd_render_rc s_render(void *ctx, size_t p, size_t i, enum httpd_v
         .show_live = h->m.live != 0,
         .agent = true,
     };
-    enum httpd_render_rc r = httpd_window_render(h->type->table, w, view, n, &ro, out, err);
+    enum httpd_render_rc r = fn(arg, h->type->table, w, &ro, err);
     window_free(&empty);
     return r;
+}
+
+struct json_arg {
+    enum httpd_view view;
+    uint64_t n;
+    cJSON **out;
+};
+
+static enum httpd_render_rc json_fn(void *arg, const struct metric_table *t, const struct window *w,
+                                    const struct render_opts *o, char *err)
+{
+    struct json_arg *a = arg;
+    return httpd_window_render(t, w, a->view, a->n, o, a->out, err);
+}
+
+static enum httpd_render_rc s_render(void *ctx, size_t p, size_t i, enum httpd_view view,
+                                     uint64_t n, cJSON **out, char *err)
+{
+    struct json_arg a = {view, n, out};
+    *out = NULL;
+    return s_with_window(ctx, p, i, json_fn, &a, err);
 }
 
 static double s_up_time_min(void *ctx)
@@ -259,6 +283,8 @@ int httpd_child_run(struct agent *a, int sock)
         .instance_get = s_instance_get,
         .render = s_render,
         .up_time_min = s_up_time_min,
+        .with_window = s_with_window,
+        .prom_instance = a->opt.prom_instance,
     };
     c.base = event_base_new();
     if (c.base == NULL) {

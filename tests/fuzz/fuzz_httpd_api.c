@@ -4,15 +4,16 @@
  * Input: method, path and query separated by '\n' (missing parts are "").
  * The source holds a "default" policy with a net and a dns handler (empty
  * windows of 5 periods) and a "second" policy with 1 period, so the
- * legacy, policy, __all and period-error paths all run.  Checked promises
- * (httpd_api.h): the router answers 0; the status is 200, 404, 425 or
- * 500; a body has a content type and its length; JSON bodies parse; a
+ * legacy, policy, __all, Prometheus and period-error paths all run.
+ * Checked promises (httpd_api.h): the router answers 0; the status is 200,
+ * 404, 425 or 500; a body has a content type and its length; JSON bodies
+ * parse; a Prometheus body is a 200 ending in a newline; a
  * method other than GET/HEAD, or a path with "//", "%2F" or a control
  * byte, is a 404 with no body.  A broken promise traps.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ihttpd -Isrc -Iaggregator -I<build> \
- *       httpd/httpd_api.c src/log.c src/metric.c src/sketch_*.c src/hash.c src/decode.c \
- *       src/ipfrag.c src/dns.c src/tcp_stream.c src/geo.c src/hostspec.c \
+ *       httpd/httpd_api.c httpd/httpd_prom.c src/log.c src/metric.c src/sketch_*.c src/hash.c \
+ *       src/decode.c src/ipfrag.c src/dns.c src/tcp_stream.c src/geo.c src/hostspec.c \
  *       aggregator/handler*.c aggregator/window.c aggregator/dns_qname.c \
  *       tests/fuzz/fuzz_httpd_api.c -lcjson -lmaxminddb -lpcap -lm -o /tmp/fuzz_httpd_api
  *   /tmp/fuzz_httpd_api -max_total_time=180 tests/fuzz/corpus/httpd_api
@@ -80,12 +81,23 @@ static enum httpd_render_rc f_render(void *ctx, size_t p, size_t i, enum httpd_v
     return httpd_window_render(h->type->table, h->win, view, n, &ro, out, err);
 }
 
+static enum httpd_render_rc f_with_window(void *ctx, size_t p, size_t i, httpd_window_fn fn,
+                                          void *arg, char *err)
+{
+    (void)ctx;
+    struct handler *h = inst(p, i);
+    struct render_opts ro = {.agent = true};
+    return fn(arg, h->type->table, h->win, &ro, err);
+}
+
 static const struct httpd_source src = {
     .policy_count = f_policy_count,
     .policy_name = f_policy_name,
     .instance_count = f_instance_count,
     .instance_get = f_instance_get,
     .render = f_render,
+    .with_window = f_with_window,
+    .prom_instance = "fuzz",
 };
 
 static void init(void)
@@ -133,6 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(j != NULL);
             cJSON_Delete(j);
         }
+        /* A Prometheus answer is 200 and ends its last line. */
+        if (strcmp(res.content_type, HTTPD_CT_PROM) == 0)
+            check(res.status == 200 && (res.body_len == 0 || res.body[res.body_len - 1] == '\n'));
     } else {
         check(res.body_len == 0 && res.content_type == NULL);
     }

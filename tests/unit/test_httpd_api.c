@@ -24,6 +24,7 @@
 
 #include "handler.h"
 #include "httpd_api.h"
+#include "httpd_prom.h"
 
 /* --- the fake source ---------------------------------------------------- */
 
@@ -44,6 +45,9 @@ struct fake {
     size_t n;
     cJSON *taps; /* duplicated per call; NULL: no taps */
     int64_t now;
+    bool agent;                /* render the health counters */
+    bool no_prom;              /* a source without with_window */
+    const char *prom_instance; /* --prom-instance */
 };
 
 static size_t f_policy_count(void *ctx)
@@ -83,6 +87,19 @@ static enum httpd_render_rc f_render(void *ctx, size_t p, size_t i, enum httpd_v
     return httpd_window_render(fi->h->type->table, fi->h->win, view, n, &ro, out, err);
 }
 
+static enum httpd_render_rc f_with_window(void *ctx, size_t p, size_t i, httpd_window_fn fn,
+                                          void *arg, char *err)
+{
+    struct fake *f = ctx;
+    const struct fake_inst *fi = &f->pol[p].inst[i];
+    if (fi->fail) {
+        snprintf(err, HTTPD_ERR_MAX, "segment vanished");
+        return HTTPD_RENDER_FAIL;
+    }
+    struct render_opts ro = {.now_sec = f->now, .agent = f->agent};
+    return fn(arg, fi->h->type->table, fi->h->win, &ro, err);
+}
+
 static cJSON *f_taps(void *ctx)
 {
     struct fake *f = ctx;
@@ -119,6 +136,8 @@ static struct httpd_source source_of(struct fake *f)
         .instance_extra = f_extra,
         .taps = f_taps,
         .up_time_min = f_up,
+        .with_window = f->no_prom ? NULL : f_with_window,
+        .prom_instance = f->prom_instance,
     };
     return s;
 }
@@ -637,7 +656,9 @@ static void test_methods(void **state)
                            "/api/v1/policies/default",
                            "/api/v1/policies/default/metrics/bucket/0",
                            "/api/v1/taps",
-                           "/api/v1/server"};
+                           "/api/v1/server",
+                           "/metrics",
+                           "/api/v1/policies/default/metrics/prometheus"};
     for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++)
         for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
             expect_404_empty(methods[m], paths[p]);
@@ -706,12 +727,18 @@ static void test_odd_paths(void **state)
         "/api/v1/policies/default/metrics/bucket/-1",
         "/api/v1/policies/default/metrics/bucket/x",
         "/api/v1/policies/default/metrics/hour/1",
-        "/api/v1/policies/default/metrics/prometheus",
+        "/api/v1/policies/default/metrics/prometheus/",
+        "/api/v1/policies/default/metrics/prometheus/0",
+        "/api/v1/policies/default/prometheus",
         "/api/v1/policies/default/metrics/bucket/1/extra",
         "/api/v1/policies/default/x/bucket/1",
         "/api/v1/taps/",
         "/api/v1/taps/default",
-        "/metrics",
+        "/metrics/",
+        "/metrics/0",
+        "//metrics",
+        "/METRICS",
+        "/metrics%2F",
         "/../../etc/passwd",
         "/api/v1/metrics/../metrics/app",
         "\\api\\v1\\metrics\\app",
@@ -757,6 +784,247 @@ static void test_odd_paths(void **state)
     p[923] = '\0';
     expect_text(p, 500, "invalid metrics period, specify [0, 4]");
     free(p);
+}
+
+/* --- Prometheus --------------------------------------------------------- */
+
+static size_t count_str(const char *s, const char *sub)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, sub); p != NULL; p = strstr(p + 1, sub))
+        n++;
+    return n;
+}
+
+static void expect_prom(struct reply *r)
+{
+    assert_int_equal(r->status, 200);
+    assert_non_null(r->ct);
+    assert_string_equal(r->ct, "text/plain; version=0.0.4");
+    assert_non_null(r->body);
+}
+
+static void expect_contains(const char *body, const char *want)
+{
+    if (strstr(body, want) == NULL)
+        fail_msg("missing \"%s\" in:\n%s", want, body);
+}
+
+/* What the router must have produced: bucket b of instance inst of F's
+ * default policy, rendered alone with labels l. */
+static void render_into(struct prom_buf *out, size_t inst, uint32_t b, bool agent,
+                        const struct prom_label *l, size_t n)
+{
+    const struct handler *h = F.pol[0].inst[inst].h;
+    struct render_opts ro = {.agent = agent};
+    assert_int_equal(
+        prom_render_bucket(out, h->type->table, window_bucket_const(h->win, b), &ro, l, n), 0);
+}
+
+/* GET /metrics: default-net has 2 buckets, so bucket 1 ([100,120): 3
+ * frames, 2 in, 1 out); default-dns has 1, so bucket 0 (the query and its
+ * reply at t=100, one 5 ms = 5000 us transaction with host as client). */
+static void test_prom_metrics(void **state)
+{
+    (void)state;
+    struct reply r = get("/metrics");
+    expect_prom(&r);
+    const struct prom_label l[] = {{"policy", "default"}};
+    struct prom_buf want = {0};
+    render_into(&want, 0, 1, false, l, 1);
+    render_into(&want, 1, 0, false, l, 1);
+    assert_string_equal(r.body, want.data);
+    prom_buf_free(&want);
+    expect_contains(r.body, "# HELP packets_total Total packets processed\n"
+                            "# TYPE packets_total gauge\n"
+                            "packets_total{policy=\"default\"} 3\n");
+    expect_contains(r.body, "\npackets_in{policy=\"default\"} 2\n");
+    expect_contains(r.body, "\npackets_out{policy=\"default\"} 1\n");
+    expect_contains(r.body, "\ndns_wire_packets_total{policy=\"default\"} 2\n");
+    expect_contains(r.body, "\ndns_xact_out_quantiles_us{policy=\"default\",quantile=\"0.99\"} "
+                            "5000\n"
+                            "dns_xact_out_quantiles_us_sum{policy=\"default\"} 5000\n"
+                            "dns_xact_out_quantiles_us_count{policy=\"default\"} 1\n");
+    expect_contains(r.body, "\ndns_top_qname2{name=\"example.com\",policy=\"default\"} 2\n");
+    assert_null(strstr(r.body, "dns_xact_in_quantiles_us")); /* empty: nothing */
+    assert_null(strstr(r.body, "module="));
+    assert_null(strstr(r.body, "_agent_")); /* the source did not ask */
+    /* Net before dns: policy order. */
+    assert_true(strstr(r.body, "\npackets_total{") < strstr(r.body, "\ndns_wire_packets_total{"));
+    reply_free(&r);
+
+    /* --prom-instance and the agent's health counters. */
+    struct fake f = F;
+    f.prom_instance = "node \"1\"";
+    f.agent = true;
+    r = do_req(&f, "GET", "/metrics");
+    expect_prom(&r);
+    expect_contains(r.body, "\npackets_total{instance=\"node \\\"1\\\"\",policy=\"default\"} 3\n");
+    expect_contains(r.body, "# TYPE packets_agent_restarts gauge\n"
+                            "packets_agent_restarts{instance=\"node \\\"1\\\"\",policy="
+                            "\"default\"} 0\n");
+    expect_contains(r.body, "\ndns_agent_poison_packets{instance=\"node \\\"1\\\"\",policy="
+                            "\"default\"} 0\n");
+    reply_free(&r);
+
+    /* HEAD answers like GET; an escaped path means the same. */
+    struct reply g = get("/metrics");
+    struct reply h = do_req(&F, "HEAD", "/metrics");
+    assert_int_equal(h.status, 200);
+    assert_string_equal(h.ct, g.ct);
+    assert_string_equal(h.body, g.body);
+    reply_free(&h);
+    h = get("/%6Detrics");
+    assert_string_equal(h.body, g.body);
+    reply_free(&h);
+    reply_free(&g);
+}
+
+static void test_prom_policy(void **state)
+{
+    (void)state;
+    struct reply r = get("/api/v1/policies/default/metrics/prometheus");
+    expect_prom(&r);
+    const struct prom_label ln[] = {{"module", "default-net"}, {"policy", "default"}};
+    const struct prom_label ld[] = {{"module", "default-dns"}, {"policy", "default"}};
+    struct prom_buf want = {0};
+    render_into(&want, 0, 1, false, ln, 2);
+    render_into(&want, 1, 0, false, ld, 2);
+    assert_string_equal(r.body, want.data);
+    prom_buf_free(&want);
+    expect_contains(r.body, "\npackets_total{module=\"default-net\",policy=\"default\"} 3\n");
+    expect_contains(r.body, "\ndns_wire_packets_replies{module=\"default-dns\",policy="
+                            "\"default\"} 1\n");
+    expect_contains(r.body, "\ndns_top_qname2{module=\"default-dns\",name=\"example.com\","
+                            "policy=\"default\"} 2\n");
+    reply_free(&r);
+
+    /* second-net: one bucket (bucket 0), one frame. */
+    struct fake f = F;
+    f.prom_instance = "n";
+    r = do_req(&f, "GET", "/api/v1/policies/second/metrics/prometheus");
+    expect_prom(&r);
+    expect_contains(r.body, "\npackets_total{instance=\"n\",module=\"second-net\",policy="
+                            "\"second\"} 1\n");
+    assert_null(strstr(r.body, "dns_"));
+    reply_free(&r);
+
+    expect_text("/api/v1/policies/nope/metrics/prometheus", 404, "policy does not exists");
+    expect_text("/api/v1/policies/__all/metrics/prometheus", 404, "policy does not exists");
+}
+
+static void test_prom_errors(void **state)
+{
+    (void)state;
+    /* No default policy: /metrics is 404 with no body, others still work. */
+    struct fake f = F;
+    f.pol[0] = F.pol[1];
+    f.n = 1;
+    struct reply r = do_req(&f, "GET", "/metrics");
+    assert_int_equal(r.status, 404);
+    assert_null(r.body);
+    reply_free(&r);
+    r = do_req(&f, "GET", "/api/v1/policies/second/metrics/prometheus");
+    expect_prom(&r);
+    reply_free(&r);
+    f.no_prom = true;
+    r = do_req(&f, "GET", "/metrics"); /* no default comes first */
+    assert_int_equal(r.status, 404);
+    assert_null(r.body);
+    reply_free(&r);
+
+    /* A source that cannot give windows: 500, text. */
+    f = F;
+    f.no_prom = true;
+    const char *paths[] = {"/metrics", "/api/v1/policies/default/metrics/prometheus"};
+    for (size_t i = 0; i < 2; i++) {
+        r = do_req(&f, "GET", paths[i]);
+        assert_int_equal(r.status, 500);
+        assert_string_equal(r.ct, "text/plain");
+        assert_string_equal(r.body, "Prometheus output is not available");
+        reply_free(&r);
+    }
+    r = do_req(&f, "GET", "/api/v1/policies/nope/metrics/prometheus");
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+
+    /* An instance whose window cannot be read fails the whole answer. */
+    f = F;
+    f.pol[0].inst[1].fail = true;
+    for (size_t i = 0; i < 2; i++) {
+        r = do_req(&f, "GET", paths[i]);
+        assert_int_equal(r.status, 500);
+        assert_string_equal(r.ct, "text/plain");
+        assert_string_equal(r.body, "segment vanished");
+        reply_free(&r);
+    }
+
+    /* A policy with no instance at all: 200 and an empty exposition. */
+    f = F;
+    f.pol[0].n = 0;
+    r = do_req(&f, "GET", "/metrics");
+    expect_prom(&r);
+    assert_string_equal(r.body, "");
+    reply_free(&r);
+}
+
+/* Two net instances and a dns one in the default policy: /metrics shows
+ * only the last net (SPEC 7, as the legacy JSON); the per-policy route
+ * shows both nets as one group (each family's HELP/TYPE once, its lines
+ * together), then dns.  A young instance with no event shows zeros. */
+static void test_prom_same_schema_key(void **state)
+{
+    (void)state;
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    f.now = 130;
+    struct handler *net2 = new_handler(&handler_net, "default-net2", 5);
+    struct handler *idle = new_handler(&handler_net, "idle-net", 5);
+    struct packet p = pkt4(125, "10.0.0.9", "192.0.2.1", DIR_IN);
+    handler_feed(net2, &p);
+    f.pol[0] =
+        (struct fake_policy){.name = "default",
+                             .inst = {F.pol[0].inst[0], F.pol[0].inst[1], {net2, true, false}},
+                             .n = 3};
+    f.pol[1] = (struct fake_policy){.name = "idle", .inst = {{idle, true, false}}, .n = 1};
+    f.n = 2;
+
+    struct reply r = do_req(&f, "GET", "/metrics");
+    expect_prom(&r);
+    assert_int_equal(count_str(r.body, "# TYPE packets_total gauge\n"), 1);
+    assert_int_equal(count_str(r.body, "\npackets_total{"), 1);
+    expect_contains(r.body, "\npackets_total{policy=\"default\"} 1\n"); /* net2's bucket 0 */
+    expect_contains(r.body, "\ndns_wire_packets_total{policy=\"default\"} 2\n");
+    assert_true(strstr(r.body, "\ndns_wire_packets_total{") < strstr(r.body, "\npackets_total{"));
+    reply_free(&r);
+
+    r = do_req(&f, "GET", "/api/v1/policies/default/metrics/prometheus");
+    expect_prom(&r);
+    for (const char *t = r.body; (t = strstr(t, "# TYPE ")) != NULL; t++) {
+        char line[160];
+        size_t len = strcspn(t, "\n");
+        snprintf(line, sizeof(line), "%.*s\n", (int)len, t);
+        if (count_str(r.body, line) != 1)
+            fail_msg("%s repeated", line);
+    }
+    expect_contains(r.body, "# TYPE packets_total gauge\n"
+                            "packets_total{module=\"default-net\",policy=\"default\"} 3\n"
+                            "packets_total{module=\"default-net2\",policy=\"default\"} 1\n"
+                            "# HELP packets_deep_samples");
+    expect_contains(r.body, "packets_top_ipv4{module=\"default-net2\",name=\"10.0.0.9\","
+                            "policy=\"default\"} 1\n");
+    assert_true(strstr(r.body, "packets_top_ipv4") < strstr(r.body, "\ndns_wire_packets_total{"));
+    reply_free(&r);
+
+    r = do_req(&f, "GET", "/api/v1/policies/idle/metrics/prometheus");
+    expect_prom(&r);
+    expect_contains(r.body, "# TYPE packets_total gauge\n"
+                            "packets_total{module=\"idle-net\",policy=\"idle\"} 0\n");
+    assert_null(strstr(r.body, "summary"));
+    assert_null(strstr(r.body, "top_"));
+    reply_free(&r);
+    handler_free(&net2);
+    handler_free(&idle);
 }
 
 /* httpd_window_render on its own: an empty window, and P = 1. */
@@ -809,6 +1077,10 @@ int main(void)
         cmocka_unit_test(test_methods),
         cmocka_unit_test(test_odd_paths),
         cmocka_unit_test(test_window_render),
+        cmocka_unit_test(test_prom_metrics),
+        cmocka_unit_test(test_prom_policy),
+        cmocka_unit_test(test_prom_errors),
+        cmocka_unit_test(test_prom_same_schema_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
