@@ -11,16 +11,23 @@
 
 static const struct {
     uint32_t type;
-    size_t len;
+    size_t min, max; /* payload length range */
     bool fd;
-    const char *name;
 } types[] = {
-    {PROC_MSG_READY, sizeof(struct proc_msg_ready), false, "ready"},
-    {PROC_MSG_INSTANCE, sizeof(struct proc_msg_instance), true, "instance"},
-    {PROC_MSG_START, sizeof(struct proc_msg_start), false, "start"},
+    {PROC_MSG_READY, sizeof(struct proc_msg_ready), sizeof(struct proc_msg_ready), false},
+    {PROC_MSG_INSTANCE, sizeof(struct proc_msg_instance), sizeof(struct proc_msg_instance), true},
+    {PROC_MSG_START, sizeof(struct proc_msg_start), sizeof(struct proc_msg_start), false},
+    {PROC_MSG_INSTANCE_GONE, sizeof(struct proc_msg_gone), sizeof(struct proc_msg_gone), false},
+    {PROC_MSG_POLICY_ADD, sizeof(struct proc_msg_req),
+     sizeof(struct proc_msg_req) + PROC_MSG_TEXT_MAX, false},
+    {PROC_MSG_POLICY_DEL, sizeof(struct proc_msg_req), sizeof(struct proc_msg_req), false},
+    {PROC_MSG_SERVER_STOP, sizeof(struct proc_msg_req), sizeof(struct proc_msg_req), false},
+    {PROC_MSG_REPLY, sizeof(struct proc_msg_reply),
+     sizeof(struct proc_msg_reply) + PROC_MSG_TEXT_MAX, false},
 };
 
-_Static_assert(sizeof(struct proc_msg_instance) + sizeof(struct proc_msg_hdr) <= PROC_MSG_MAX,
+_Static_assert(sizeof(struct proc_msg_req) + PROC_MSG_TEXT_MAX + sizeof(struct proc_msg_hdr) <=
+                   PROC_MSG_MAX,
                "messages fit the receive buffer");
 
 int proc_msg_channel(int fds[2])
@@ -30,7 +37,7 @@ int proc_msg_channel(int fds[2])
 
 int proc_msg_send(int sock, enum proc_msg_type type, const void *payload, size_t len, int fd)
 {
-    unsigned char buf[PROC_MSG_MAX];
+    static unsigned char buf[PROC_MSG_MAX]; /* one thread per process */
     struct proc_msg_hdr h = {.type = (uint32_t)type, .len = (uint32_t)len};
     union {
         struct cmsghdr align;
@@ -72,7 +79,7 @@ int proc_msg_send(int sock, enum proc_msg_type type, const void *payload, size_t
 int proc_msg_recv(int sock, uint32_t *type, void *payload, size_t *len, int *fd, char *err,
                   size_t errlen)
 {
-    unsigned char buf[PROC_MSG_MAX];
+    static unsigned char buf[PROC_MSG_MAX]; /* one thread per process */
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * 4)];
@@ -127,7 +134,7 @@ int proc_msg_recv(int sock, uint32_t *type, void *payload, size_t *len, int *fd,
                 break;
         if (i == sizeof(types) / sizeof(types[0]))
             why = "unknown message type";
-        else if (h.len != types[i].len || (size_t)n != sizeof(h) + h.len)
+        else if (h.len < types[i].min || h.len > types[i].max || (size_t)n != sizeof(h) + h.len)
             why = "wrong message length";
         else if (types[i].fd != (got_fd >= 0) || extra != 0)
             why = types[i].fd ? "missing file descriptor" : "unexpected file descriptor";

@@ -5,10 +5,12 @@
  * kernel keeps message boundaries).  A message is a struct proc_msg_hdr
  * {type, length} followed by exactly `length` bytes of payload, and may
  * carry one file descriptor (SCM_RIGHTS), like OpenBSD's imsg.  Every type
- * has one fixed payload size and says whether it carries an fd; a message
- * whose type is unknown, whose size is not its type's, that was truncated,
- * or whose fd is missing or unexpected is a protocol error: the receiver
- * closes the channel (the supervisor then treats the child as crashed).
+ * has a payload size range (one fixed size for most; a fixed head and a
+ * bounded text for the variable ones) and says whether it carries an fd; a
+ * message whose type is unknown, whose size is outside its type's range,
+ * that was truncated, or whose fd is missing or unexpected is a protocol
+ * error: the receiver closes the channel (the supervisor then treats the
+ * child as crashed).
  *
  * Messages (who sends them):
  *   PROC_MSG_READY     child -> supervisor: privileges dropped, running
@@ -16,6 +18,15 @@
  *                      metric segment (fd)
  *   PROC_MSG_START     supervisor -> httpd: the list is complete; agent start
  *                      time
+ *   PROC_MSG_INSTANCE_GONE supervisor -> httpd: an instance's policy was
+ *                      deleted: stop showing it
+ *   PROC_MSG_POLICY_ADD    httpd -> supervisor: admin API, a YAML document
+ *                      of policies (request id + text)
+ *   PROC_MSG_POLICY_DEL    httpd -> supervisor: admin API, delete a policy
+ *   PROC_MSG_SERVER_STOP   httpd -> supervisor: admin API, stop the agent
+ *   PROC_MSG_REPLY     supervisor -> httpd: the answer to request id: an
+ *                      HTTP status and a text (error message, or the names
+ *                      of the policies created, one per line)
  *
  * Ownership: the caller owns both sockets; a received fd becomes the
  * caller's.  Sending never blocks forever (MSG_DONTWAIT: messages are small
@@ -32,6 +43,11 @@ enum proc_msg_type {
     PROC_MSG_READY = 1,
     PROC_MSG_INSTANCE = 2,
     PROC_MSG_START = 3,
+    PROC_MSG_INSTANCE_GONE = 4,
+    PROC_MSG_POLICY_ADD = 5,
+    PROC_MSG_POLICY_DEL = 6,
+    PROC_MSG_SERVER_STOP = 7,
+    PROC_MSG_REPLY = 8,
 };
 
 struct proc_msg_hdr {
@@ -57,7 +73,25 @@ struct proc_msg_start {
     int64_t start_ns; /* CLOCK_REALTIME of the agent's start */
 };
 
-#define PROC_MSG_MAX 512
+struct proc_msg_gone {
+    char name[128];
+};
+
+/* Head of the admin requests; POLICY_ADD's text follows it. */
+struct proc_msg_req {
+    uint32_t id;
+    uint32_t reserved;
+    char name[64]; /* POLICY_DEL: the policy */
+};
+
+/* Head of a reply; its text follows. */
+struct proc_msg_reply {
+    uint32_t id;
+    uint32_t status; /* HTTP status */
+};
+
+#define PROC_MSG_TEXT_MAX 65536 /* a posted document (the HTTP body limit) */
+#define PROC_MSG_MAX      (PROC_MSG_TEXT_MAX + 512)
 
 /* Both ends of a new channel (SOCK_SEQPACKET, close-on-exec).  -1 on error. */
 int proc_msg_channel(int fds[2]);

@@ -21,6 +21,7 @@
 
 #include "cap_source.h"
 #include "log.h"
+#include "visor_config.h"
 #include "metric_seg.h"
 #include "privsep.h"
 #include "proc_msg.h"
@@ -36,6 +37,7 @@ enum pstate {
     P_BACKOFF, /* crashed: waiting for respawn_at */
     P_DONE,    /* exited 0: its input ended */
     P_FAILED,  /* the breaker tripped */
+    P_REMOVED, /* its policy was deleted (admin API) */
 };
 
 struct proc {
@@ -46,7 +48,8 @@ struct proc {
     pid_t pid;
     int sock;
     bool ready;
-    bool restart; /* SIGHUP: start again when it exits */
+    bool restart;  /* SIGHUP: start again when it exits */
+    bool removing; /* its policy is being deleted: do not start again */
     int64_t crash_ms[SUP_BREAKER_CRASHES];
     unsigned ncrash;
     int64_t last_crash_ms;
@@ -64,6 +67,11 @@ struct sup {
     int64_t kill_at;
     int exit_status;
     bool notified_ready;
+    struct {
+        bool active;
+        uint32_t id;
+        char name[64];
+    } del; /* a policy deletion waiting for its aggregators to exit */
     char logbuf[8192];
     size_t loglen;
 };
@@ -263,6 +271,12 @@ static void on_exit_status(struct sup *s, struct proc *p, int status)
         p->state = P_IDLE;
         return;
     }
+    if (p->removing) {
+        p->state = P_REMOVED;
+        if (p->role == ROLE_CAPTURE)
+            ring_free(&s->a->inputs[p->idx].ring);
+        return;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         if (p->restart) {
             log_info("%s: restarting", p->name);
@@ -302,23 +316,39 @@ static void reap(struct sup *s)
     }
 }
 
+static struct proc *httpd_proc(struct sup *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].role == ROLE_HTTPD)
+            return &s->procs[i];
+    return NULL;
+}
+
+/* One instance and its segment to the HTTP worker (when it is there). */
+static int send_instance(struct sup *s, size_t i)
+{
+    const struct agent_instance *ai = &s->a->inst[i];
+    struct proc *h = httpd_proc(s);
+    struct proc_msg_instance m;
+    if (ai->removed || ai->seg == NULL || h == NULL || h->sock < 0 || !h->ready)
+        return 0;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.policy, sizeof(m.policy), "%s", ai->policy);
+    snprintf(m.name, sizeof(m.name), "%s", ai->mod->name);
+    snprintf(m.type, sizeof(m.type), "%s", ai->type->name);
+    snprintf(m.tap, sizeof(m.tap), "%s", ai->in->tap);
+    m.num_periods = ai->num_periods;
+    m.live = ai->in->iface != NULL;
+    return proc_msg_send(h->sock, PROC_MSG_INSTANCE, &m, sizeof(m), ai->seg->fd);
+}
+
 /* The HTTP worker's view: every instance with its segment, then START. */
 static int send_instances(struct sup *s, struct proc *p)
 {
     struct agent *a = s->a;
-    for (size_t i = 0; i < a->ninst; i++) {
-        const struct agent_instance *ai = &a->inst[i];
-        struct proc_msg_instance m;
-        memset(&m, 0, sizeof(m));
-        snprintf(m.policy, sizeof(m.policy), "%s", ai->policy);
-        snprintf(m.name, sizeof(m.name), "%s", ai->mod->name);
-        snprintf(m.type, sizeof(m.type), "%s", ai->type->name);
-        snprintf(m.tap, sizeof(m.tap), "%s", ai->in->tap);
-        m.num_periods = ai->num_periods;
-        m.live = ai->in->iface != NULL;
-        if (proc_msg_send(p->sock, PROC_MSG_INSTANCE, &m, sizeof(m), ai->seg->fd) != 0)
+    for (size_t i = 0; i < a->ninst; i++)
+        if (send_instance(s, i) != 0)
             return -1;
-    }
     struct proc_msg_start st = {.start_ns = a->start_ns};
     return proc_msg_send(p->sock, PROC_MSG_START, &st, sizeof(st), -1);
 }
@@ -350,6 +380,10 @@ static bool exiting(pid_t pid)
     return false;
 }
 
+static void on_admin(struct sup *s, struct proc *p, uint32_t type, const unsigned char *buf,
+                     size_t len);
+static void policy_del_finish(struct sup *s);
+
 static void on_message(struct sup *s, struct proc *p)
 {
     char err[256];
@@ -372,7 +406,13 @@ static void on_message(struct sup *s, struct proc *p)
             p->sock = -1;
             return;
         }
-        if (type != PROC_MSG_READY) {
+        if (p->role == ROLE_HTTPD && p->ready && s->a->opt.admin_api &&
+            (type == PROC_MSG_POLICY_ADD || type == PROC_MSG_POLICY_DEL ||
+             type == PROC_MSG_SERVER_STOP)) {
+            on_admin(s, p, type, buf, len);
+            continue;
+        }
+        if (type != PROC_MSG_READY || p->ready) {
             log_warnx("%s: unexpected message %" PRIu32 ": killing it", p->name, type);
             kill(p->pid, SIGKILL);
             return;
@@ -461,6 +501,7 @@ static void on_signals(struct sup *s)
         }
     }
     reap(s); /* SIGCHLDs coalesce */
+    policy_del_finish(s);
 }
 
 static void add_proc(struct sup *s, enum role role, size_t idx, const char *name)
@@ -471,6 +512,175 @@ static void add_proc(struct sup *s, enum role role, size_t idx, const char *name
     p->idx = idx;
     p->sock = -1;
     snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+/* ---- the admin API's requests (from the HTTP worker) ---- */
+
+static void reply(struct sup *s, uint32_t id, uint32_t status, const char *text)
+{
+    static unsigned char buf[sizeof(struct proc_msg_reply) + PROC_MSG_TEXT_MAX];
+    struct proc_msg_reply r = {.id = id, .status = status};
+    struct proc *h = httpd_proc(s);
+    size_t n = strlen(text);
+    if (n > PROC_MSG_TEXT_MAX)
+        n = PROC_MSG_TEXT_MAX;
+    memcpy(buf, &r, sizeof(r));
+    memcpy(buf + sizeof(r), text, n);
+    if (h != NULL && h->sock >= 0 &&
+        proc_msg_send(h->sock, PROC_MSG_REPLY, buf, sizeof(r) + n, -1) != 0)
+        log_warn("httpd: reply %" PRIu32, id);
+}
+
+static void policy_add(struct sup *s, uint32_t id, const char *text, size_t len)
+{
+    struct agent *a = s->a;
+    char err[1024];
+    config_t tree;
+    size_t before = a->cfg->npolicies, ninst0 = a->ninst, ninputs0 = a->ninputs;
+
+    config_init(&tree);
+    int rc = config_parse(text, len, CONFIG_FORMAT_YAML, &tree, err, sizeof(err));
+    if (rc == 0)
+        rc = config_add_policies(a->cfg, &tree, err, sizeof(err));
+    config_destroy(&tree);
+    if (rc == 0 && s->nprocs + (AGENT_MAX_INSTANCES - a->ninst) + (AGENT_MAX_INPUTS - a->ninputs) >
+                       sizeof(s->procs) / sizeof(s->procs[0])) {
+        err_set(err, sizeof(err), "too many processes");
+        rc = -1;
+    }
+    if (rc == 0 && sup_policies_build(a, before, true, err, sizeof(err)) != 0) {
+        /* All or nothing (SPEC 5): the policies just added go again. */
+        while (a->cfg->npolicies > before)
+            config_remove_policy(a->cfg, a->cfg->policies[a->cfg->npolicies - 1].name);
+        rc = -1;
+    }
+    if (rc != 0) {
+        log_warnx("admin API: policy not created: %s", err);
+        reply(s, id, 500, err);
+        return;
+    }
+    char names[PROC_MSG_TEXT_MAX / 2] = "", name[200];
+    size_t off = 0;
+    for (size_t i = before; i < a->cfg->npolicies && off < sizeof(names) - 66; i++)
+        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\n",
+                                a->cfg->policies[i].name);
+    for (size_t i = ninst0; i < a->ninst; i++) {
+        snprintf(name, sizeof(name), "aggregator %s", a->inst[i].mod->name);
+        add_proc(s, ROLE_AGGREGATOR, i, name);
+        struct proc *p = &s->procs[s->nprocs - 1];
+        if (start_proc(s, p) != 0)
+            schedule_respawn(s, p);
+        send_instance(s, i);
+    }
+    for (size_t i = ninputs0; i < a->ninputs; i++) {
+        snprintf(name, sizeof(name), "capture %s", a->inputs[i].name);
+        add_proc(s, ROLE_CAPTURE, i, name);
+        struct proc *p = &s->procs[s->nprocs - 1];
+        if (start_proc(s, p) != 0)
+            schedule_respawn(s, p);
+    }
+    log_info("admin API: policies created: %.*s", (int)(off > 0 ? off - 1 : 0), names);
+    reply(s, id, 200, names);
+}
+
+static bool policy_procs_running(const struct sup *s, const char *policy)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *p = &s->procs[i];
+        if (p->role == ROLE_AGGREGATOR && p->removing && p->state == P_RUNNING &&
+            strcmp(s->a->inst[p->idx].policy, policy) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Once the deleted policy's aggregators are gone: free what they held,
+ * stop inputs nobody reads any more, forget the policy, answer. */
+static void policy_del_finish(struct sup *s)
+{
+    struct agent *a = s->a;
+    if (!s->del.active || policy_procs_running(s, s->del.name))
+        return;
+    for (size_t i = 0; i < a->ninst; i++)
+        if (!a->inst[i].removed && strcmp(a->inst[i].policy, s->del.name) == 0)
+            sup_instance_remove(a, i);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = &s->procs[i];
+        if (p->role != ROLE_CAPTURE)
+            continue;
+        bool read = false;
+        for (size_t k = 0; k < a->ninst && !read; k++)
+            read = !a->inst[k].removed && a->inst[k].in == &a->inputs[p->idx];
+        if (read)
+            continue;
+        p->removing = true;
+        if (p->state == P_RUNNING) {
+            kill(p->pid, SIGTERM); /* its ring goes when it has exited */
+        } else {
+            p->state = P_REMOVED;
+            ring_free(&a->inputs[p->idx].ring);
+        }
+    }
+    config_remove_policy(a->cfg, s->del.name);
+    log_info("admin API: policy %s deleted", s->del.name);
+    s->del.active = false;
+    reply(s, s->del.id, 200, "");
+}
+
+static void policy_del(struct sup *s, uint32_t id, const char *name)
+{
+    struct agent *a = s->a;
+    if (s->del.active) {
+        reply(s, id, 503, "another policy is being deleted");
+        return;
+    }
+    if (config_find_policy(a->cfg, name) == NULL) {
+        reply(s, id, 404, "policy does not exists");
+        return;
+    }
+    s->del.active = true;
+    s->del.id = id;
+    snprintf(s->del.name, sizeof(s->del.name), "%s", name);
+    struct proc *h = httpd_proc(s);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = &s->procs[i];
+        if (p->role != ROLE_AGGREGATOR || a->inst[p->idx].removed ||
+            strcmp(a->inst[p->idx].policy, name) != 0)
+            continue;
+        struct proc_msg_gone g;
+        memset(&g, 0, sizeof(g));
+        snprintf(g.name, sizeof(g.name), "%s", a->inst[p->idx].mod->name);
+        if (h != NULL && h->sock >= 0)
+            proc_msg_send(h->sock, PROC_MSG_INSTANCE_GONE, &g, sizeof(g), -1);
+        p->removing = true;
+        if (p->state == P_RUNNING)
+            kill(p->pid, SIGTERM);
+        else
+            p->state = P_REMOVED;
+    }
+    policy_del_finish(s);
+}
+
+static void on_admin(struct sup *s, struct proc *p, uint32_t type, const unsigned char *buf,
+                     size_t len)
+{
+    struct proc_msg_req rq;
+    (void)p;
+    memcpy(&rq, buf, sizeof(rq));
+    rq.name[sizeof(rq.name) - 1] = '\0';
+    switch (type) {
+    case PROC_MSG_POLICY_ADD:
+        policy_add(s, rq.id, (const char *)buf + sizeof(rq), len - sizeof(rq));
+        break;
+    case PROC_MSG_POLICY_DEL:
+        policy_del(s, rq.id, rq.name);
+        break;
+    case PROC_MSG_SERVER_STOP:
+        log_info("admin API: server stop requested");
+        reply(s, rq.id, 200, "");
+        begin_stop(s, 0);
+        break;
+    }
 }
 
 static bool any_running(const struct sup *s)

@@ -128,6 +128,8 @@ void sup_instance_remove(struct agent *a, size_t i)
         ring_slot_release(ai->in->ring, ai->slot);
     segment_free(&ai->seg);
     ai->removed = true;
+    ai->policy = NULL; /* the policy's strings go with it */
+    ai->host_spec = NULL;
 }
 
 static void rollback(struct agent *a, size_t ninputs, size_t ninst)
