@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpd_api.h"
 #include "httpd_prom.h"
@@ -575,8 +576,50 @@ static int view_of(const char *seg, enum httpd_view *v)
     return 0;
 }
 
+/* The write routes, registered only with --admin-api (SPEC 2). */
+static int route_admin(const struct httpd_source *src, const char *method, const struct segments *s,
+                       const struct httpd_request_info *info, struct httpd_response *res)
+{
+    bool post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
+    if (!src->admin_api || (!post && !del) || !seg_is(s, 0, "api") || !seg_is(s, 1, "v1"))
+        return 0;
+    if (del && s->n == 3 && strcmp(s->seg[2], "server") == 0) {
+        res->status = 0;
+        res->admin = HTTPD_ADMIN_SERVER_STOP;
+        return 0;
+    }
+    if (!seg_is(s, 2, "policies"))
+        return 0;
+    if (post && s->n == 3) {
+        const char *ct = info != NULL ? info->content_type : NULL;
+        if (ct == NULL)
+            return respond_error(res, 400, "must include Content-Type header");
+        /* The media type, without parameters (charset). */
+        size_t len = strcspn(ct, "; \t");
+        if (len != strlen("application/x-yaml") || strncasecmp(ct, "application/x-yaml", len) != 0)
+            return respond_error(res, 400, "Content-Type not supported");
+        res->status = 0;
+        res->admin = HTTPD_ADMIN_POLICY_ADD;
+        return 0;
+    }
+    if (del && s->n == 4 && is_name(s->seg[3]) && strlen(s->seg[3]) < sizeof(res->admin_name)) {
+        res->status = 0;
+        res->admin = HTTPD_ADMIN_POLICY_DEL;
+        snprintf(res->admin_name, sizeof(res->admin_name), "%s", s->seg[3]);
+        return 0;
+    }
+    return 0;
+}
+
 int httpd_route(const struct httpd_source *src, const char *method, const char *path,
                 const char *query, struct httpd_response *res)
+{
+    return httpd_route_request(src, method, path, query, NULL, res);
+}
+
+int httpd_route_request(const struct httpd_source *src, const char *method, const char *path,
+                        const char *query, const struct httpd_request_info *info,
+                        struct httpd_response *res)
 {
     (void)query; /* pktvisor defines no parameters */
     struct segments s;
@@ -584,8 +627,13 @@ int httpd_route(const struct httpd_source *src, const char *method, const char *
     uint64_t n;
 
     respond_empty(res, 404);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return 0;
+    res->admin = HTTPD_ADMIN_NONE;
+    res->admin_name[0] = '\0';
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        if (parse_path(path, &s) != 0)
+            return 0;
+        return route_admin(src, method, &s, info, res);
+    }
     if (parse_path(path, &s) != 0)
         return 0;
     if (s.n == 1 && strcmp(s.seg[0], "metrics") == 0)

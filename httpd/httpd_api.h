@@ -124,6 +124,8 @@ struct httpd_source {
     cJSON *(*instance_extra)(void *ctx, size_t p, size_t i);
     /* GET /api/v1/taps: an object, or NULL for the JSON null of no taps. */
     cJSON *(*taps)(void *ctx);
+    /* --admin-api: the write routes exist (SPEC 2). */
+    bool admin_api;
     /* Minutes since the agent started (GET /api/v1/metrics/app). */
     double (*up_time_min)(void *ctx);
     /* The Prometheus routes: call fn(arg, ...) with instance i's window
@@ -139,11 +141,28 @@ struct httpd_source {
     const char *prom_instance;
 };
 
+/* The admin API's write routes (only with --admin-api): the router checks
+ * the request and names the operation; the HTTP worker carries it out (it
+ * asks the supervisor) and answers later. */
+enum httpd_admin_op {
+    HTTPD_ADMIN_NONE = 0,
+    HTTPD_ADMIN_POLICY_ADD,  /* POST /api/v1/policies: the request body */
+    HTTPD_ADMIN_POLICY_DEL,  /* DELETE /api/v1/policies/{name} */
+    HTTPD_ADMIN_SERVER_STOP, /* DELETE /api/v1/server */
+};
+
 struct httpd_response {
     int status;
     const char *content_type; /* static string; NULL when there is no body */
     char *body;               /* malloc'ed, NUL-terminated, or NULL */
     size_t body_len;
+    enum httpd_admin_op admin; /* != NONE: no answer yet (status 0): do it */
+    char admin_name[64];       /* HTTPD_ADMIN_POLICY_DEL: the policy */
+};
+
+/* What the router needs of a request beyond its method and path. */
+struct httpd_request_info {
+    const char *content_type; /* the Content-Type header, or NULL */
 };
 
 /* Route one request.  method and path must not be NULL; query may be.
@@ -152,6 +171,13 @@ struct httpd_response {
  * (res is then a 500 with an empty body). */
 int httpd_route(const struct httpd_source *src, const char *method, const char *path,
                 const char *query, struct httpd_response *res);
+/* The same with the request's headers: the admin routes (src->admin_api)
+ * check the Content-Type of a POST (400 "must include Content-Type header" /
+ * "Content-Type not supported": application/x-yaml only) and otherwise set
+ * res->admin (status 0, no body). */
+int httpd_route_request(const struct httpd_source *src, const char *method, const char *path,
+                        const char *query, const struct httpd_request_info *info,
+                        struct httpd_response *res);
 void httpd_response_free(struct httpd_response *res);
 
 /* Render bucket n or merged window n of window w (of table t) with SPEC 2's

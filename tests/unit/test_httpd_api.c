@@ -1028,6 +1028,79 @@ static void test_prom_same_schema_key(void **state)
 }
 
 /* httpd_window_render on its own: an empty window, and P = 1. */
+/* The write routes: only with --admin-api; the router checks and names
+ * the operation, the HTTP worker carries it out (status 0 until then). */
+static struct httpd_response admin_req(bool admin, const char *method, const char *path,
+                                       const char *ct)
+{
+    struct httpd_source src = source_of(&F);
+    struct httpd_request_info info = {.content_type = ct};
+    struct httpd_response res;
+    src.admin_api = admin;
+    memset(&res, 0xa5, sizeof(res));
+    assert_int_equal(httpd_route_request(&src, method, path, NULL, &info, &res), 0);
+    return res;
+}
+
+static void expect_admin(const char *method, const char *path, const char *ct,
+                         enum httpd_admin_op op, const char *name)
+{
+    struct httpd_response r = admin_req(true, method, path, ct);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.admin, op);
+    assert_null(r.body);
+    assert_string_equal(r.admin_name, name);
+    /* Without --admin-api the routes do not exist: the default 404. */
+    r = admin_req(false, method, path, ct);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.admin, HTTPD_ADMIN_NONE);
+    assert_null(r.body);
+}
+
+static void expect_admin_error(const char *ct, const char *msg)
+{
+    struct httpd_response r = admin_req(true, "POST", "/api/v1/policies", ct);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(r.admin, HTTPD_ADMIN_NONE);
+    assert_string_equal(r.content_type, HTTPD_CT_JSON);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "error")->valuestring, msg);
+    cJSON_Delete(j);
+    httpd_response_free(&r);
+}
+
+static void test_admin_routes(void **state)
+{
+    (void)state;
+    expect_admin("POST", "/api/v1/policies", "application/x-yaml", HTTPD_ADMIN_POLICY_ADD, "");
+    expect_admin("POST", "/api/v1/policies", "Application/X-YAML; charset=utf-8",
+                 HTTPD_ADMIN_POLICY_ADD, "");
+    expect_admin("DELETE", "/api/v1/policies/default", NULL, HTTPD_ADMIN_POLICY_DEL, "default");
+    expect_admin("DELETE", "/api/v1/policies/new_one-2", NULL, HTTPD_ADMIN_POLICY_DEL, "new_one-2");
+    expect_admin("DELETE", "/api/v1/server", NULL, HTTPD_ADMIN_SERVER_STOP, "");
+    expect_admin_error(NULL, "must include Content-Type header");
+    expect_admin_error("application/json", "Content-Type not supported");
+    expect_admin_error("application/x-yamlx", "Content-Type not supported");
+    expect_admin_error("text/yaml", "Content-Type not supported");
+
+    /* Everything else stays the default 404, even with --admin-api. */
+    const char *no[][2] = {{"PUT", "/api/v1/policies"},
+                           {"POST", "/api/v1/policies/default"},
+                           {"DELETE", "/api/v1/policies"},
+                           {"DELETE", "/api/v1/policies/9bad"},
+                           {"DELETE", "/api/v1/policies/default/"},
+                           {"POST", "/api/v1/server"},
+                           {"DELETE", "/api/v1/server/x"},
+                           {"DELETE", "/api/v2/server"}};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        struct httpd_response r = admin_req(true, no[i][0], no[i][1], "application/x-yaml");
+        assert_int_equal(r.status, 404);
+        assert_int_equal(r.admin, HTTPD_ADMIN_NONE);
+        assert_null(r.body);
+    }
+}
+
 static void test_window_render(void **state)
 {
     (void)state;
@@ -1077,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_methods),
         cmocka_unit_test(test_odd_paths),
         cmocka_unit_test(test_window_render),
+        cmocka_unit_test(test_admin_routes),
         cmocka_unit_test(test_prom_metrics),
         cmocka_unit_test(test_prom_policy),
         cmocka_unit_test(test_prom_errors),
