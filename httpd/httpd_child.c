@@ -11,6 +11,10 @@
  * of the instance and renders it: the aggregators never wait for us
  * (DESIGN.md property 4).  The control socket closing means the supervisor
  * is gone: the worker stops.
+ *
+ * With --tls the worker loads the certificate and key itself, before its
+ * privilege drop (chrooted and unprivileged it could not read them), and
+ * is the only process holding the key (httpd_tls.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +28,7 @@
 #include "agent.h"
 #include "agg_loop.h"
 #include "httpd_server.h"
+#include "httpd_tls.h"
 #include "log.h"
 #include "metric_seg.h"
 #include "proc_msg.h"
@@ -39,6 +44,16 @@ struct hinst {
     size_t policy;
 };
 
+/* Admin requests waiting for the supervisor's answer. */
+#define MAX_PENDING 64
+
+struct pend {
+    bool used;
+    uint32_t id;
+    enum httpd_admin_op op;
+    struct httpd_pending *req;
+};
+
 struct hctx {
     struct hinst inst[AGENT_MAX_INSTANCES];
     size_t ninst;
@@ -50,6 +65,9 @@ struct hctx {
     struct event *sock_ev;
     struct event *stop_ev;
     int sock;
+    const struct httpd_source *src;
+    struct pend pend[MAX_PENDING];
+    uint32_t next_id;
 };
 
 static int64_t real_ns(void)
@@ -207,6 +225,144 @@ static int add_instance(struct hctx *c, const struct proc_msg_instance *m, int f
     return 0;
 }
 
+/* PROC_MSG_INSTANCE_GONE: a deleted policy's instance. */
+static void remove_instance(struct hctx *c, const char *name)
+{
+    size_t j = 0;
+    while (j < c->ninst && strcmp(c->inst[j].m.name, name) != 0)
+        j++;
+    if (j == c->ninst)
+        return;
+    segment_free(&c->inst[j].seg);
+    free(c->inst[j].buf);
+    memmove(&c->inst[j], &c->inst[j + 1], (c->ninst - j - 1) * sizeof(c->inst[0]));
+    c->ninst--;
+    /* The policy list again, in order of first appearance. */
+    c->npolicies = 0;
+    for (size_t k = 0; k < c->ninst; k++) {
+        size_t p = 0;
+        while (p < c->npolicies && strcmp(c->policies[p], c->inst[k].m.policy) != 0)
+            p++;
+        if (p == c->npolicies)
+            snprintf(c->policies[c->npolicies++], sizeof(c->policies[0]), "%s",
+                     c->inst[k].m.policy);
+        c->inst[k].policy = p;
+    }
+}
+
+static void answer_text(struct httpd_pending **req, int status, const char *ct, const char *text)
+{
+    httpd_server_answer(req, status, ct, text, text != NULL ? strlen(text) : 0);
+}
+
+static void answer_error(struct httpd_pending **req, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *body = NULL;
+    if (o != NULL && cJSON_AddStringToObject(o, "error", msg) != NULL)
+        body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    answer_text(req, body != NULL ? status : 500, HTTPD_CT_JSON, body);
+    free(body);
+}
+
+/* A created policy's answer: {"<policy>": <policy info>} for each, as
+ * GET /api/v1/policies/<name> renders them (the instances arrived before the
+ * reply, on the same socket). */
+static void answer_created(struct hctx *c, struct httpd_pending **req, char *names)
+{
+    cJSON *all = cJSON_CreateObject();
+    for (char *save = NULL, *n = strtok_r(names, "\n", &save); n != NULL && all != NULL;
+         n = strtok_r(NULL, "\n", &save)) {
+        char path[128];
+        struct httpd_response r;
+        snprintf(path, sizeof(path), "/api/v1/policies/%s", n);
+        if (httpd_route(c->src, "GET", path, NULL, &r) != 0 || r.status != 200)
+            continue;
+        cJSON *one = cJSON_Parse(r.body);
+        httpd_response_free(&r);
+        while (one != NULL && one->child != NULL) {
+            cJSON *it = cJSON_DetachItemViaPointer(one, one->child);
+            cJSON_AddItemToObject(all, it->string, it); /* the key is copied first */
+        }
+        cJSON_Delete(one);
+    }
+    char *body = all != NULL ? cJSON_PrintUnformatted(all) : NULL;
+    cJSON_Delete(all);
+    if (body == NULL)
+        answer_error(req, 500, "out of memory");
+    else
+        answer_text(req, 200, HTTPD_CT_JSON, body);
+    free(body);
+}
+
+static void on_reply(struct hctx *c, const unsigned char *buf, size_t len)
+{
+    struct proc_msg_reply r;
+    char text[PROC_MSG_TEXT_MAX + 1];
+    size_t n = len - sizeof(r);
+    memcpy(&r, buf, sizeof(r));
+    memcpy(text, buf + sizeof(r), n);
+    text[n] = '\0';
+    struct pend *p = NULL;
+    for (size_t i = 0; i < MAX_PENDING && p == NULL; i++)
+        if (c->pend[i].used && c->pend[i].id == r.id)
+            p = &c->pend[i];
+    if (p == NULL)
+        return;
+    p->used = false;
+    if (r.status != 200) {
+        /* SPEC 2: a posted policy that fails is a 500, an unknown one 404. */
+        answer_error(&p->req, (int)r.status, text);
+        return;
+    }
+    switch (p->op) {
+    case HTTPD_ADMIN_POLICY_ADD:
+        answer_created(c, &p->req, text);
+        break;
+    case HTTPD_ADMIN_POLICY_DEL:
+        answer_text(&p->req, 200, HTTPD_CT_JSON, "{}");
+        break;
+    default:
+        answer_text(&p->req, 200, NULL, NULL);
+        break;
+    }
+}
+
+/* The server hands over an admin request: ask the supervisor. */
+static void on_admin(void *arg, struct httpd_pending *req, const struct httpd_response *route,
+                     const char *body, size_t len)
+{
+    static unsigned char msg[sizeof(struct proc_msg_req) + PROC_MSG_TEXT_MAX];
+    struct hctx *c = arg;
+    struct pend *p = NULL;
+    for (size_t i = 0; i < MAX_PENDING && p == NULL; i++)
+        if (!c->pend[i].used)
+            p = &c->pend[i];
+    if (p == NULL || len > PROC_MSG_TEXT_MAX) {
+        answer_error(&req, p == NULL ? 503 : 413,
+                     p == NULL ? "too many requests in progress" : "request body too large");
+        return;
+    }
+    struct proc_msg_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.id = ++c->next_id;
+    snprintf(rq.name, sizeof(rq.name), "%s", route->admin_name);
+    enum proc_msg_type type = route->admin == HTTPD_ADMIN_POLICY_ADD   ? PROC_MSG_POLICY_ADD
+                              : route->admin == HTTPD_ADMIN_POLICY_DEL ? PROC_MSG_POLICY_DEL
+                                                                       : PROC_MSG_SERVER_STOP;
+    size_t n = type == PROC_MSG_POLICY_ADD ? len : 0;
+    memcpy(msg, &rq, sizeof(rq));
+    if (n > 0)
+        memcpy(msg + sizeof(rq), body, n);
+    if (proc_msg_send(c->sock, type, msg, sizeof(rq) + n, -1) != 0) {
+        log_warn("asking the supervisor");
+        answer_error(&req, 500, "the supervisor is not answering");
+        return;
+    }
+    *p = (struct pend){.used = true, .id = rq.id, .op = route->admin, .req = req};
+}
+
 static void on_sock(evutil_socket_t fd, short what, void *arg)
 {
     struct hctx *c = arg;
@@ -233,6 +389,13 @@ static void on_sock(evutil_socket_t fd, short what, void *arg)
             memcpy(&m, buf, sizeof(m));
             add_instance(c, &m, mfd);
             close(mfd);
+        } else if (type == PROC_MSG_INSTANCE_GONE) {
+            struct proc_msg_gone g;
+            memcpy(&g, buf, sizeof(g));
+            g.name[sizeof(g.name) - 1] = '\0';
+            remove_instance(c, g.name);
+        } else if (type == PROC_MSG_REPLY) {
+            on_reply(c, buf, len);
         } else if (type == PROC_MSG_START) {
             struct proc_msg_start st;
             memcpy(&st, buf, sizeof(st));
@@ -267,13 +430,23 @@ int httpd_child_run(struct agent *a, int sock)
     static struct hctx c;
     char err[512];
     int status = 1;
+    struct httpd_tls *tls = NULL;
 
     memset(&c, 0, sizeof(c));
     c.sock = sock;
     agent_release(a, NULL, true, NULL);
+    if (a->opt.tls) {
+        tls = httpd_tls_new(a->opt.tls_cert, a->opt.tls_key, err, sizeof(err));
+        if (tls == NULL) {
+            log_warnx("%s", err);
+            return PRIVSEP_EXIT_NORESPAWN;
+        }
+    }
     int lfd = a->listen_fd;
-    if (agent_drop_and_ready(a, sock, &lfd, 1) != 0)
+    if (agent_drop_and_ready(a, sock, &lfd, 1) != 0) {
+        httpd_tls_free(&tls);
         return PRIVSEP_EXIT_NORESPAWN;
+    }
 
     struct httpd_source src = {
         .ctx = &c,
@@ -285,10 +458,13 @@ int httpd_child_run(struct agent *a, int sock)
         .up_time_min = s_up_time_min,
         .with_window = s_with_window,
         .prom_instance = a->opt.prom_instance,
+        .admin_api = a->opt.admin_api,
     };
+    c.src = &src;
     c.base = event_base_new();
     if (c.base == NULL) {
         log_warnx("event_base_new failed");
+        httpd_tls_free(&tls);
         return 1;
     }
     /* Descriptors of our own before the server starts (httpd_server.h). */
@@ -309,7 +485,13 @@ int httpd_child_run(struct agent *a, int sock)
     }
     if (c.start_ns == 0)
         c.start_ns = a->start_ns; /* the same clock, from our copy of the agent */
-    struct httpd_server_config sc = {.listen_fd = lfd, .source = &src};
+    struct httpd_server_config sc = {
+        .listen_fd = lfd,
+        .source = &src,
+        .tls = tls,
+        .on_admin = on_admin,
+        .admin_arg = &c,
+    };
     a->listen_fd = -1; /* adopted */
     c.srv = httpd_server_new(c.base, &sc, err, sizeof(err));
     if (c.srv == NULL) {
@@ -325,6 +507,7 @@ out:
     if (c.stop_ev != NULL)
         event_free(c.stop_ev);
     event_base_free(c.base);
+    httpd_tls_free(&tls); /* after the connections' SSL objects */
     for (size_t i = 0; i < c.ninst; i++) {
         segment_free(&c.inst[i].seg);
         free(c.inst[i].buf);

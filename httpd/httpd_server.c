@@ -1,7 +1,7 @@
 /*
  * httpd_server.c - evhttp around httpd_route(), with the connection cap and
  * request deadline libevent 2.1 lacks (see httpd_server.h for how
- * connections are counted).
+ * connections are counted), over TLS when configured (httpd_tls.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 
 #include "httpd_server.h"
+#include "httpd_tls.h"
 #include "log.h"
 
 #define SWEEP_MS 100
@@ -37,6 +38,7 @@ struct httpd_server {
     struct evhttp_bound_socket *bound; /* NULL once stopped */
     struct event *sweep_ev;
     const struct httpd_source *src;
+    struct httpd_tls *tls; /* borrowed; NULL: plain HTTP */
     struct conn *conns;
     unsigned nconns, max_conns, cap_slots;
     int timeout_sec;
@@ -48,6 +50,20 @@ struct httpd_server {
     void (*stop_done)(void *arg);
     void *stop_arg;
     struct httpd_server_stats stats;
+    httpd_admin_fn on_admin;
+    void *admin_arg;
+    struct httpd_pending *pending; /* admin requests not answered yet */
+};
+
+struct httpd_pending {
+    struct httpd_server *s;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    enum evhttp_cmd_type cmd;
+    bool dead; /* the client went away: evhttp freed req */
+    struct httpd_pending *next;
+    char method[16];
+    char path[256];
 };
 
 static int64_t now_ms(void)
@@ -133,11 +149,19 @@ static struct bufferevent *new_conn_cb(struct event_base *base, void *arg)
     /* Before evhttp registers the new socket (see httpd_server.h); no
      * deadline work here, evhttp is midway through an accept. */
     reclaim(s);
-    /* No BEV_OPT_CLOSE_ON_FREE: evhttp then closes the socket itself when
-     * it frees the connection, not when our reference goes. */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    /* Plain: no BEV_OPT_CLOSE_ON_FREE, so evhttp closes the socket itself
+     * when it frees the connection, not when our reference goes.  TLS:
+     * the bufferevent owns its SSL and socket (httpd_server.h). */
+    struct bufferevent *bev = NULL;
+    bool tls_failed = false;
+    if (s->tls != NULL) {
+        bev = httpd_tls_bufferevent_new(s->tls, base);
+        tls_failed = bev == NULL;
+    }
     if (bev == NULL)
-        return NULL; /* evhttp makes its own; uncounted, but served */
+        bev = bufferevent_socket_new(base, -1, 0);
+    if (bev == NULL)
+        return NULL; /* evhttp makes its own: uncounted; with TLS refused by request_cb */
     s->stats.accepted++;
     if (s->nconns >= s->cap_slots)
         return bev; /* uncounted: only if the accept batch outran the slack */
@@ -145,8 +169,9 @@ static struct bufferevent *new_conn_cb(struct event_base *base, void *arg)
     struct conn *c = &s->conns[s->nconns++];
     c->bev = bev;
     c->deadline_ms = now_ms() + (int64_t)s->timeout_sec * 1000;
-    if (s->nconns > s->max_conns || s->stopping) {
-        /* Over the cap (or stopping): closed at the next sweep. */
+    if (s->nconns > s->max_conns || s->stopping || tls_failed) {
+        /* Over the cap, stopping, or plain on a TLS server: closed at the
+         * next sweep. */
         c->deadline_ms = 0;
         s->stats.refused++;
         event_active(s->sweep_ev, EV_TIMEOUT, 0);
@@ -213,6 +238,99 @@ static void log_path(const char *in, char *out, size_t outsz)
     out[o] = '\0';
 }
 
+static void send_response(struct httpd_server *s, struct evhttp_request *req,
+                          enum evhttp_cmd_type cmd, const char *method, const char *path,
+                          int status, const char *content_type, const char *data, size_t len)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *body = NULL;
+    char clen[32];
+    if (content_type != NULL)
+        evhttp_add_header(h, "Content-Type", content_type);
+    if (s->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    if (cmd == EVHTTP_REQ_HEAD) {
+        /* evhttp sends no body for HEAD; the length is the GET's. */
+        snprintf(clen, sizeof(clen), "%zu", len);
+        evhttp_add_header(h, "Content-Length", clen);
+    } else if (len > 0 && (body = evbuffer_new()) != NULL && evbuffer_add(body, data, len) != 0) {
+        evbuffer_free(body);
+        body = NULL;
+        status = 500;
+    }
+    evhttp_send_reply(req, status, reason(status), body);
+    if (body != NULL)
+        evbuffer_free(body);
+
+    /* The deadline restarts for the connection's next request. */
+    for (unsigned i = 0; bev != NULL && i < s->nconns; i++)
+        if (s->conns[i].bev == bev && s->conns[i].deadline_ms != 0)
+            s->conns[i].deadline_ms = now_ms() + (int64_t)s->timeout_sec * 1000;
+
+    char p[256];
+    log_path(path, p, sizeof(p));
+    if (status >= 200 && status < 300)
+        log_debug("REQUEST: %s %s %d", method, p, status);
+    else
+        log_info("REQUEST: %s %s %d", method, p, status);
+}
+
+/* A pending request's client went away: evhttp frees the request. */
+static void pending_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct httpd_server *s = arg;
+    for (struct httpd_pending *p = s->pending; p != NULL; p = p->next)
+        if (p->evcon == evcon)
+            p->dead = true;
+}
+
+static void hand_over(struct httpd_server *s, struct evhttp_request *req, enum evhttp_cmd_type cmd,
+                      const char *method, const char *path, const struct httpd_response *route)
+{
+    struct httpd_pending *p = s->on_admin != NULL ? calloc(1, sizeof(*p)) : NULL;
+    if (p == NULL) {
+        send_response(s, req, cmd, method, path, s->on_admin != NULL ? 500 : 404, NULL, NULL, 0);
+        return;
+    }
+    p->s = s;
+    p->req = req;
+    p->cmd = cmd;
+    p->evcon = evhttp_request_get_connection(req);
+    snprintf(p->method, sizeof(p->method), "%s", method);
+    snprintf(p->path, sizeof(p->path), "%s", path);
+    p->next = s->pending;
+    s->pending = p;
+    if (p->evcon != NULL)
+        evhttp_connection_set_closecb(p->evcon, pending_conn_closed, s);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    s->on_admin(s->admin_arg, p, route, body != NULL ? body : "", body != NULL ? len : 0);
+}
+
+void httpd_server_answer(struct httpd_pending **pp, int status, const char *content_type,
+                         const char *body, size_t len)
+{
+    struct httpd_pending *p = *pp;
+    if (p == NULL)
+        return;
+    *pp = NULL;
+    struct httpd_server *s = p->s;
+    for (struct httpd_pending **q = &s->pending; *q != NULL; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            break;
+        }
+    if (!p->dead) {
+        if (p->evcon != NULL)
+            evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+        send_response(s, p->req, p->cmd, p->method, p->path, status, content_type, body, len);
+    }
+    free(p);
+}
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
     struct httpd_server *s = arg;
@@ -224,42 +342,26 @@ static void request_cb(struct evhttp_request *req, void *arg)
     struct httpd_response res;
 
     s->stats.requests++;
-    httpd_route(s->src, method, path != NULL ? path : "", query, &res);
-
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct evbuffer *body = NULL;
-    char len[32];
-    if (res.content_type != NULL)
-        evhttp_add_header(h, "Content-Type", res.content_type);
-    if (s->stopping)
-        evhttp_add_header(h, "Connection", "close");
-    if (cmd == EVHTTP_REQ_HEAD) {
-        /* evhttp sends no body for HEAD; the length is the GET's. */
-        snprintf(len, sizeof(len), "%zu", res.body_len);
-        evhttp_add_header(h, "Content-Length", len);
-    } else if (res.body_len > 0 && (body = evbuffer_new()) != NULL &&
-               evbuffer_add(body, res.body, res.body_len) != 0) {
-        evbuffer_free(body);
-        body = NULL;
-        res.status = 500;
-    }
-    evhttp_send_reply(req, res.status, reason(res.status), body);
-    if (body != NULL)
-        evbuffer_free(body);
-
-    /* The deadline restarts for the connection's next request. */
+    /* With TLS, nothing is answered in clear text: a connection whose TLS
+     * bufferevent could not be made (out of memory) is refused. */
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    for (unsigned i = 0; bev != NULL && i < s->nconns; i++)
-        if (s->conns[i].bev == bev && s->conns[i].deadline_ms != 0)
-            s->conns[i].deadline_ms = now_ms() + (int64_t)s->timeout_sec * 1000;
-
-    char p[256];
-    log_path(path != NULL ? path : "", p, sizeof(p));
-    if (res.status >= 200 && res.status < 300)
-        log_debug("REQUEST: %s %s %d", method, p, res.status);
-    else
-        log_info("REQUEST: %s %s %d", method, p, res.status);
+    if (s->tls != NULL && (bev == NULL || !httpd_tls_bufferevent_is_tls(bev))) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        evhttp_send_reply(req, 503, "Service Unavailable", NULL);
+        log_warnx("REQUEST: %s refused: no TLS on the connection", method);
+        return;
+    }
+    struct httpd_request_info info = {
+        .content_type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+    };
+    httpd_route_request(s->src, method, path != NULL ? path : "", query, &info, &res);
+    if (res.admin != HTTPD_ADMIN_NONE) {
+        hand_over(s, req, cmd, method, path != NULL ? path : "", &res);
+        return;
+    }
+    send_response(s, req, cmd, method, path != NULL ? path : "", res.status, res.content_type,
+                  res.body, res.body_len);
     httpd_response_free(&res);
 }
 
@@ -289,6 +391,9 @@ struct httpd_server *httpd_server_new(struct event_base *base,
     }
     s->base = base;
     s->src = cfg->source;
+    s->on_admin = cfg->on_admin;
+    s->admin_arg = cfg->admin_arg;
+    s->tls = cfg->tls;
     s->max_conns = cfg->max_connections > 0 ? cfg->max_connections : HTTPD_MAX_CONNECTIONS;
     s->cap_slots = s->max_conns + CAP_SLACK;
     s->timeout_sec = cfg->timeout_sec > 0 ? cfg->timeout_sec : HTTPD_TIMEOUT_SEC;
@@ -373,7 +478,12 @@ void httpd_server_free(struct httpd_server **sp)
     if (s->sweep_ev != NULL)
         event_free(s->sweep_ev);
     if (s->http != NULL)
-        evhttp_free(s->http); /* frees every connection */
+        evhttp_free(s->http); /* frees every connection (and pending request) */
+    while (s->pending != NULL) {
+        struct httpd_pending *p = s->pending;
+        s->pending = p->next;
+        free(p);
+    }
     for (unsigned i = 0; i < s->nconns; i++) {
         bufferevent_disable(s->conns[i].bev, EV_READ | EV_WRITE);
         bufferevent_decref(s->conns[i].bev);

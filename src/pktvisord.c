@@ -24,6 +24,7 @@
 #include "cap_source.h"
 #include "config.h"
 #include "geo.h"
+#include "httpd_tls.h"
 #include "log.h"
 #include "metric_seg.h"
 #include "privsep.h"
@@ -199,6 +200,14 @@ static const char *dup_arg(const char *s)
     return d;
 }
 
+/* An argument as an absolute path (valid after -d's chdir), in memory of
+ * its own: no copy lost when agent_absolute_path() makes a new string. */
+static const char *abs_arg(const char *arg)
+{
+    const char *p = agent_absolute_path(arg);
+    return p == arg ? dup_arg(arg) : p;
+}
+
 static void parse_options(int argc, char **argv, struct agent_options *o)
 {
     int c;
@@ -245,25 +254,25 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->tls = true;
             break;
         case OPT_TLS_CERT:
-            o->tls_cert = dup_arg(optarg);
+            o->tls_cert = abs_arg(optarg);
             break;
         case OPT_TLS_KEY:
-            o->tls_key = dup_arg(optarg);
+            o->tls_key = abs_arg(optarg);
             break;
         case OPT_ADMIN_API:
             o->admin_api = true;
             break;
         case OPT_GEO_CITY:
-            o->geo_city = agent_absolute_path(dup_arg(optarg));
+            o->geo_city = abs_arg(optarg);
             break;
         case OPT_GEO_ASN:
-            o->geo_asn = agent_absolute_path(dup_arg(optarg));
+            o->geo_asn = abs_arg(optarg);
             break;
         case OPT_CONFIG:
             o->config = dup_arg(optarg);
             break;
         case OPT_LOG_FILE:
-            o->log_file = agent_absolute_path(dup_arg(optarg));
+            o->log_file = abs_arg(optarg);
             break;
         case OPT_SYSLOG:
             o->syslog = true;
@@ -288,7 +297,7 @@ static void parse_options(int argc, char **argv, struct agent_options *o)
             o->chroot = dup_arg(optarg);
             break;
         case OPT_PID_FILE:
-            o->pid_file = agent_absolute_path(dup_arg(optarg));
+            o->pid_file = abs_arg(optarg);
             break;
         case OPT_RING_SIZE:
             o->ring_size = parse_size(optarg);
@@ -435,8 +444,15 @@ int main(int argc, char **argv)
     }
     log_info("pktvisor %s starting up", PKTVISOR_VERSION);
     if (o->tls) {
-        log_warnx("TLS is not available in this build");
-        return 1;
+        /* Refuse a bad certificate or key now, and keep nothing of it: the
+         * HTTP worker loads its own context before its privilege drop
+         * (httpd_tls.h), and the other children never hold the key. */
+        struct httpd_tls *tls = httpd_tls_new(o->tls_cert, o->tls_key, err, sizeof(err));
+        if (tls == NULL) {
+            log_warnx("%s", err);
+            return 1;
+        }
+        httpd_tls_free(&tls);
     }
 
     a.cfg = config_new();
@@ -520,7 +536,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &ts);
     a.start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     proc_title_set("pktvisord: supervisor");
-    log_info("web server listening on %s:%u", o->host, (unsigned)o->port);
+    log_info("web server listening on %s:%u%s", o->host, (unsigned)o->port,
+             o->tls ? " (HTTPS)" : "");
 
     int status = sup_run(&a);
     if (o->pid_file != NULL)
