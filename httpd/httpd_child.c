@@ -148,8 +148,10 @@ static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_w
         snprintf(err, HTTPD_ERR_MAX, "%s: out of memory", h->m.name);
         return HTTPD_RENDER_FAIL;
     }
+    /* A live bucket's length runs on the wall clock for live capture, on
+     * the packet clock for a file (its time is the packets'). */
     struct render_opts ro = {
-        .now_sec = real_ns() / 1000000000,
+        .now_sec = h->m.live != 0 ? real_ns() / 1000000000 : w->last_sec,
         .show_live = h->m.live != 0,
         .agent = true,
     };
