@@ -652,6 +652,8 @@ int httpd_route_request(const struct httpd_source *src, const char *method, cons
     }
     if (strcmp(s.seg[2], "taps") == 0 && s.n == 3)
         return route_taps(src, res);
+    if (strcmp(s.seg[2], "openapi.yaml") == 0 && s.n == 3 && src->openapi != NULL)
+        return respond_text(res, 200, HTTPD_CT_YAML, src->openapi);
     if (strcmp(s.seg[2], "policies") == 0) {
         if (s.n == 3)
             return route_policies(src, NULL, res);

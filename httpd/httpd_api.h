@@ -74,6 +74,7 @@
 
 #define HTTPD_CT_JSON "application/json"
 #define HTTPD_CT_TEXT "text/plain"
+#define HTTPD_CT_YAML "application/yaml"
 #define HTTPD_CT_PROM "text/plain; version=0.0.4"
 
 enum httpd_view { HTTPD_BUCKET, HTTPD_WINDOW };
@@ -126,6 +127,8 @@ struct httpd_source {
     cJSON *(*taps)(void *ctx);
     /* --admin-api: the write routes exist (SPEC 2). */
     bool admin_api;
+    /* GET /api/v1/openapi.yaml: the API's own description; NULL: 404. */
+    const char *openapi;
     /* Minutes since the agent started (GET /api/v1/metrics/app). */
     double (*up_time_min)(void *ctx);
     /* The Prometheus routes: call fn(arg, ...) with instance i's window

@@ -32,6 +32,10 @@
 #include "log.h"
 #include "metric_seg.h"
 #include "proc_msg.h"
+#include "visor_config.h"
+
+/* httpd/openapi.yaml, embedded at build time (httpd/Makefile.inc). */
+extern const char httpd_openapi_yaml[];
 
 #define MAX_POLICIES AGENT_MAX_INSTANCES
 
@@ -66,6 +70,7 @@ struct hctx {
     struct event *stop_ev;
     int sock;
     const struct httpd_source *src;
+    const struct visor_config *cfg; /* our copy, as of the fork */
     struct pend pend[MAX_PENDING];
     uint32_t next_id;
 };
@@ -179,6 +184,104 @@ static enum httpd_render_rc s_render(void *ctx, size_t p, size_t i, enum httpd_v
     struct json_arg a = {view, n, out};
     *out = NULL;
     return s_with_window(ctx, p, i, json_fn, &a, err);
+}
+
+/* ---- what the API shows of the configuration ---- */
+
+/* Options as JSON (SPEC 5 typing: integer, boolean, string, string list). */
+static cJSON *opts_json(const struct handler_opt *o, size_t n)
+{
+    cJSON *j = cJSON_CreateObject();
+    for (size_t i = 0; j != NULL && i < n; i++) {
+        cJSON *v = NULL;
+        switch (o[i].type) {
+        case HOPT_UINT:
+            v = cJSON_CreateNumber((double)o[i].u);
+            break;
+        case HOPT_BOOL:
+            v = cJSON_CreateBool(o[i].b);
+            break;
+        case HOPT_STRING:
+            v = cJSON_CreateString(o[i].s);
+            break;
+        case HOPT_LIST:
+            v = cJSON_CreateStringArray(o[i].list, (int)o[i].nlist);
+            break;
+        }
+        if (v == NULL || !cJSON_AddItemToObject(j, o[i].key, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+/* GET /api/v1/taps: taps do not change at run time, so the worker's copy
+ * of the configuration (inherited at fork) is the truth. */
+static cJSON *s_taps(void *ctx)
+{
+    const struct visor_config *vc = ((struct hctx *)ctx)->cfg;
+    if (vc == NULL || vc->ntaps == 0)
+        return NULL; /* SPEC 2: null */
+    cJSON *all = cJSON_CreateObject();
+    for (size_t i = 0; all != NULL && i < vc->ntaps; i++) {
+        const struct config_tap *t = &vc->taps[i];
+        cJSON *o = cJSON_AddObjectToObject(all, t->name);
+        cJSON *cfg = opts_json(t->config, t->nconfig);
+        if (o == NULL || cfg == NULL ||
+            cJSON_AddStringToObject(o, "input_type", t->input_type) == NULL ||
+            cJSON_AddStringToObject(o, "interface", "visor.module.input/1.0") == NULL ||
+            !cJSON_AddItemToObject(o, "config", cfg)) {
+            cJSON_Delete(cfg);
+            cJSON_Delete(all);
+            return NULL;
+        }
+    }
+    return all;
+}
+
+/* A policy as the worker's copy of the configuration knows it (those of
+ * the start; one added through the admin API shows no input details). */
+static const struct config_policy *policy_cfg(struct hctx *c, size_t p)
+{
+    return c->cfg != NULL ? config_find_policy(c->cfg, c->policies[p]) : NULL;
+}
+
+static cJSON *s_policy_input(void *ctx, size_t p)
+{
+    struct hctx *c = ctx;
+    const struct config_policy *pc = policy_cfg(c, p);
+    if (pc == NULL)
+        return NULL;
+    size_t consumers = 0;
+    for (size_t j = 0; j < c->ninst; j++)
+        consumers += c->inst[j].policy == p;
+    cJSON *in = cJSON_CreateObject();
+    cJSON *one = cJSON_AddObjectToObject(in, pc->input_name);
+    cJSON *mod = cJSON_AddObjectToObject(one, "module");
+    cJSON *run = cJSON_AddObjectToObject(one, "input");
+    cJSON *cfg = opts_json(pc->input_config, pc->ninput_config);
+    if (mod == NULL || run == NULL || cfg == NULL ||
+        cJSON_AddStringToObject(mod, "name", pc->input_name) == NULL ||
+        !cJSON_AddItemToObject(mod, "config", cfg) ||
+        cJSON_AddBoolToObject(run, "running", true) == NULL ||
+        cJSON_AddNumberToObject(run, "consumers", (double)consumers) == NULL) {
+        cJSON_Delete(in);
+        return NULL;
+    }
+    return in;
+}
+
+static cJSON *s_instance_config(void *ctx, size_t p, size_t i)
+{
+    struct hctx *c = ctx;
+    const struct config_policy *pc = policy_cfg(c, p);
+    const struct hinst *h = find(c, p, i);
+    for (size_t k = 0; pc != NULL && h != NULL && k < pc->nmodules; k++)
+        if (strcmp(pc->modules[k].name, h->m.name) == 0)
+            return opts_json(pc->modules[k].opts, pc->modules[k].nopts);
+    return NULL;
 }
 
 static double s_up_time_min(void *ctx)
@@ -461,8 +564,13 @@ int httpd_child_run(struct agent *a, int sock)
         .with_window = s_with_window,
         .prom_instance = a->opt.prom_instance,
         .admin_api = a->opt.admin_api,
+        .taps = s_taps,
+        .policy_input = s_policy_input,
+        .instance_config = s_instance_config,
+        .openapi = httpd_openapi_yaml,
     };
     c.src = &src;
+    c.cfg = a->cfg;
     c.base = event_base_new();
     if (c.base == NULL) {
         log_warnx("event_base_new failed");

@@ -1101,6 +1101,23 @@ static void test_admin_routes(void **state)
     }
 }
 
+static void test_openapi(void **state)
+{
+    (void)state;
+    struct httpd_source src = source_of(&F);
+    struct httpd_response res;
+    assert_int_equal(httpd_route(&src, "GET", "/api/v1/openapi.yaml", NULL, &res), 0);
+    assert_int_equal(res.status, 404); /* no document: no route */
+    src.openapi = "openapi: 3.0.3\n";
+    assert_int_equal(httpd_route(&src, "GET", "/api/v1/openapi.yaml", NULL, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.content_type, HTTPD_CT_YAML);
+    assert_string_equal(res.body, "openapi: 3.0.3\n");
+    httpd_response_free(&res);
+    assert_int_equal(httpd_route(&src, "GET", "/api/v1/openapi.yaml/", NULL, &res), 0);
+    assert_int_equal(res.status, 404);
+}
+
 static void test_window_render(void **state)
 {
     (void)state;
@@ -1151,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_odd_paths),
         cmocka_unit_test(test_window_render),
         cmocka_unit_test(test_admin_routes),
+        cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_prom_metrics),
         cmocka_unit_test(test_prom_policy),
         cmocka_unit_test(test_prom_errors),
