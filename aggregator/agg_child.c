@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "agent.h"
 #include "agg_loop.h"
@@ -210,14 +209,10 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
     switch (r) {
     case AGG_LOOP_EOF:
         atomic_store(&mh->finished, 1);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
         log_info("end of input: %" PRIu64 " records, %" PRIu64 " lost to overruns; %" PRIu64
                  " snapshots, %.1f ms publishing (max %.1f ms); cpu %.3f s",
                  st.records, st.lost_records, st.publications, (double)st.publish_ns_total / 1e6,
-                 (double)st.publish_ns_max / 1e6,
-                 (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+                 (double)st.publish_ns_max / 1e6, agent_cpu_seconds());
         status = 0;
         break;
     case AGG_LOOP_STOPPED:

@@ -10,7 +10,6 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
-#include <sys/resource.h>
 
 #include "agent.h"
 #include "cap_loop.h"
@@ -48,13 +47,9 @@ int cap_child_run(struct agent *a, struct agent_input *in, int sock)
     int rc = cap_loop_run(in->src, in->ring, &cfg, &agent_child_stop, &st);
     switch (rc) {
     case CAP_LOOP_EOF: {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
         log_info("end of %s: %" PRIu64 " packets; waited %" PRIu64
                  " times for a consumer; cpu %.3f s",
-                 in->file, st.packets, st.ring_waits,
-                 (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+                 in->file, st.packets, st.ring_waits, agent_cpu_seconds());
         return 0;
     }
     case CAP_LOOP_TRUNCATED:

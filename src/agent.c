@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cap_source.h"
@@ -30,6 +31,14 @@ const char *agent_absolute_path(const char *path)
         exit(1);
     }
     return out;
+}
+
+double agent_cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,

@@ -123,6 +123,9 @@ int httpd_child_run(struct agent *a, int sock);
 /* path, made absolute against the current directory (a new string when it
  * was relative): it must stay valid after -d's chdir("/"). */
 const char *agent_absolute_path(const char *path);
+/* CPU time (user + system) of the calling process, in seconds: what a
+ * child reports when its file ended. */
+double agent_cpu_seconds(void);
 
 /* In the supervisor (src/sup_policy.c): build the inputs and handler
  * instances of policies [first, npolicies) of a->cfg, opening each new input
