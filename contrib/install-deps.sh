@@ -3,8 +3,8 @@
 # Usage: contrib/install-deps.sh [--test]   (--test adds the test tools)
 set -eu
 build="build-essential autoconf automake libtool pkg-config
-       libpcap-dev libmaxminddb-dev libcjson-dev libyaml-dev libconfig-dev libevent-dev libssl-dev"
-test="libcmocka-dev tshark tcpdump valgrind clang libclang-rt-14-dev mmdb-bin iproute2 python3 curl util-linux procps openssl python3-yaml prometheus"
+       libpcap-dev libmaxminddb-dev libcjson-dev libyaml-dev libconfig-dev libevent-dev libssl-dev libncurses-dev"
+test="libcmocka-dev tshark tcpdump valgrind clang libclang-rt-14-dev mmdb-bin iproute2 python3 curl util-linux procps openssl python3-yaml prometheus tmux"
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 
