@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -260,6 +261,12 @@ static void send_response(struct httpd_server *s, struct evhttp_request *req,
         body = NULL;
         status = 500;
     }
+    /* No Nagle: evhttp writes a large body in 16 KiB pieces, and the last
+     * one would wait for the client's delayed ACK (40 ms per scrape). */
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     evhttp_send_reply(req, status, reason(status), body);
     if (body != NULL)
         evbuffer_free(body);

@@ -329,7 +329,7 @@ static int listen_on(const char *host, uint16_t port, char *err, size_t errlen)
             if (fd < 0)
                 continue;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-            if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
                 close(fd);
                 fd = -1;
             }
