@@ -48,6 +48,8 @@ static void publish(struct agg_state *s)
         .ts_ns = clock_ns(CLOCK_REALTIME),
     };
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+    if (s->h->type->open_items != NULL)
+        s->h->blk->open_items = s->h->type->open_items(s->h);
     snap_publish(s->cfg->snap, s->h->blk, &meta);
     uint64_t dt = clock_ns(CLOCK_MONOTONIC) - t0;
 

@@ -76,6 +76,9 @@ struct handler_type {
     void (*shift)(struct handler *h, void *closed, void *live); /* optional */
     void (*finish)(struct handler *h);                          /* optional: end of input */
     void (*input_stats)(struct handler *h, void *live, const struct input_stats *s); /* optional */
+    /* Items in progress shown in the policy info (dns: transactions
+     * waiting for their response); optional. */
+    uint64_t (*open_items)(const struct handler *h);
 };
 
 /*
@@ -95,7 +98,8 @@ struct handler_block {
     uint64_t resume_off;
     uint64_t rng;              /* deep-sampling generator */
     uint64_t restarts_counted; /* restarts already added to a bucket */
-    uint64_t reserved[2];
+    uint64_t open_items;       /* at publication: the type's open_items() */
+    uint64_t reserved[1];
 };
 
 struct handler {

@@ -542,11 +542,17 @@ uint32_t handler_dns_open_xacts(const struct handler *h)
     return st->r->open;
 }
 
+static uint64_t dns_open_items(const struct handler *h)
+{
+    return handler_dns_open_xacts(h);
+}
+
 const struct handler_type handler_dns = {
     .name = "dns",
     .table = &dns_table,
     .state_size = sizeof(struct dns_state),
     .resume_size = sizeof(struct dns_resume),
+    .open_items = dns_open_items,
     .init = dns_init,
     .fini = dns_fini,
     .packet = dns_packet,

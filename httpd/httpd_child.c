@@ -125,14 +125,11 @@ static int s_instance_get(void *ctx, size_t p, size_t i, struct httpd_instance *
 /* Load instance i of policy p's newest snapshot and call fn with its
  * window: a copy in the instance's buffer (valid until its next load), or
  * an empty window while nothing was published yet, freed after fn. */
-static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_window_fn fn,
-                                          void *arg, char *err)
+/* The instance's newest window: the copy in h->buf (refreshed when a newer
+ * snapshot was published), or *empty (allocated) before the first one. */
+static enum httpd_render_rc load_window(struct hinst *h, const struct window **w,
+                                        struct window **empty, char *err)
 {
-    struct hinst *h = find(ctx, p, i);
-    if (h == NULL) {
-        snprintf(err, HTTPD_ERR_MAX, "no such handler");
-        return HTTPD_RENDER_FAIL;
-    }
     /* Copy only a newer snapshot than the one in buf: they change at most
      * every 100 ms, requests may come much faster (a dns window is 7.5 MB). */
     struct snap cur = {.area = metric_seg_snap(h->seg)};
@@ -144,30 +141,51 @@ static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_w
                                &meta);
         h->gen = rc == SNAP_OK ? meta.generation : 0;
     }
-    const struct window *w;
-    struct window *empty = NULL;
+    *empty = NULL;
     if (rc == SNAP_OK) {
-        w = handler_block_window(h->buf, h->len, h->type, h->m.num_periods);
+        *w = handler_block_window(h->buf, h->len, h->type, h->m.num_periods);
     } else if (rc == SNAP_NONE) {
         /* Nothing counted yet: an empty window (an empty live bucket). */
-        empty = window_new(h->type->table, h->m.num_periods);
-        w = empty;
+        *empty = window_new(h->type->table, h->m.num_periods);
+        *w = *empty;
     } else {
         snprintf(err, HTTPD_ERR_MAX, "%s: snapshot unavailable", h->m.name);
         return HTTPD_RENDER_FAIL;
     }
-    if (w == NULL) {
-        window_free(&empty);
+    if (*w == NULL) {
         snprintf(err, HTTPD_ERR_MAX, "%s: out of memory", h->m.name);
         return HTTPD_RENDER_FAIL;
     }
-    /* A live bucket's length runs on the wall clock for live capture, on
-     * the packet clock for a file (its time is the packets'). */
-    struct render_opts ro = {
+    return HTTPD_RENDER_OK;
+}
+
+/* A live bucket's length runs on the wall clock for live capture, on the
+ * packet clock for a file (its time is the packets'). */
+static struct render_opts render_opts_of(const struct hinst *h, const struct window *w)
+{
+    return (struct render_opts){
         .now_sec = h->m.live != 0 ? real_ns() / 1000000000 : w->last_sec,
         .show_live = h->m.live != 0,
         .agent = true,
     };
+}
+
+static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_window_fn fn,
+                                          void *arg, char *err)
+{
+    struct hinst *h = find(ctx, p, i);
+    const struct window *w;
+    struct window *empty;
+    if (h == NULL) {
+        snprintf(err, HTTPD_ERR_MAX, "no such handler");
+        return HTTPD_RENDER_FAIL;
+    }
+    enum httpd_render_rc lr = load_window(h, &w, &empty, err);
+    if (lr != HTTPD_RENDER_OK) {
+        window_free(&empty);
+        return lr;
+    }
+    struct render_opts ro = render_opts_of(h, w);
     enum httpd_render_rc r = fn(arg, h->type->table, w, &ro, err);
     window_free(&empty);
     return r;
@@ -290,6 +308,65 @@ static cJSON *s_instance_config(void *ctx, size_t p, size_t i)
         if (strcmp(pc->modules[k].name, h->m.name) == 0)
             return opts_json(pc->modules[k].opts, pc->modules[k].nopts);
     return NULL;
+}
+
+static cJSON *add_tstamp(cJSON *o, const char *key, int64_t sec)
+{
+    char buf[32];
+    struct tm tm;
+    time_t t = (time_t)sec;
+    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+    return cJSON_AddStringToObject(o, key, buf);
+}
+
+/* SPEC 2's policy info for a dns instance: "metrics" (the periods held) and
+ * "dns": {"xact": {"open": N}} (published in the block header). */
+static cJSON *s_instance_extra(void *ctx, size_t p, size_t i)
+{
+    struct hctx *c = ctx;
+    struct hinst *h = find(c, p, i);
+    const struct window *w;
+    struct window *empty;
+    char err[HTTPD_ERR_MAX];
+    if (h == NULL || h->type != &handler_dns || load_window(h, &w, &empty, err) != 0)
+        return NULL;
+    const struct metric_table *t = h->type->table;
+    const struct metric_desc *deep = metric_find(t, "wire_packets.deep_samples");
+    struct render_opts ro = render_opts_of(h, w);
+    const struct handler_block *blk = h->buf;
+    cJSON *x = cJSON_CreateObject();
+    cJSON *m = cJSON_AddObjectToObject(x, "metrics");
+    cJSON *periods = cJSON_AddArrayToObject(m, "periods");
+    cJSON *cfg = s_instance_config(ctx, p, i);
+    cJSON *rate = cJSON_GetObjectItem(cfg, "deep_sample_rate");
+    if (rate != NULL)
+        cJSON_AddNumberToObject(m, "deep_sample_rate", rate->valuedouble);
+    cJSON_Delete(cfg);
+    cJSON_AddNumberToObject(m, "periods_configured", h->m.num_periods);
+    for (uint32_t b = 0; periods != NULL && b < w->count; b++) {
+        const struct bucket_hdr *bh = window_bucket_const(w, b);
+        cJSON *o = cJSON_CreateObject();
+        cJSON *bj = metric_bucket_json(t, bh, &ro);
+        cJSON *ev = cJSON_AddObjectToObject(o, "events");
+        add_tstamp(o, "start_tstamp", bh->period.start_sec);
+        if (bh->period.closed)
+            add_tstamp(o, "end_tstamp", bh->period.end_sec);
+        cJSON_AddBoolToObject(o, "read_only", bh->period.closed != 0);
+        json_add_i64(o, "length", metric_bucket_length(bh, ro.now_sec));
+        json_add_u64(ev, "total", bh->events);
+        if (deep != NULL)
+            json_add_u64(ev, "deep_samples", *(const uint64_t *)((const char *)bh + deep->offset));
+        cJSON *rates = cJSON_GetObjectItem(bj, "rates");
+        cJSON *total = cJSON_DetachItemFromObject(rates, "total");
+        if (total != NULL)
+            cJSON_AddItemToObject(ev, "rates", total);
+        cJSON_Delete(bj);
+        cJSON_AddItemToArray(periods, o);
+    }
+    cJSON *xact = cJSON_AddObjectToObject(cJSON_AddObjectToObject(x, "dns"), "xact");
+    json_add_u64(xact, "open", empty == NULL ? blk->open_items : 0);
+    window_free(&empty);
+    return x;
 }
 
 static double s_up_time_min(void *ctx)
@@ -575,6 +652,7 @@ int httpd_child_run(struct agent *a, int sock)
         .taps = s_taps,
         .policy_input = s_policy_input,
         .instance_config = s_instance_config,
+        .instance_extra = s_instance_extra,
         .openapi = httpd_openapi_yaml,
     };
     c.src = &src;

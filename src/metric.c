@@ -238,6 +238,14 @@ fail:
     return NULL;
 }
 
+const struct metric_desc *metric_find(const struct metric_table *t, const char *path)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (strcmp(t->metrics[i].path, path) == 0)
+            return &t->metrics[i];
+    return NULL;
+}
+
 static int key_cmp(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a;

@@ -127,6 +127,9 @@ struct render_opts {
 cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
                           const struct render_opts *o);
 
+/* The metric of t at JSON path, or NULL. */
+const struct metric_desc *metric_find(const struct metric_table *t, const char *path);
+
 /* Sort the keys of every object in the tree (SPEC 1.2: keys sorted at
  * every level). */
 void json_sort_keys(cJSON *item);

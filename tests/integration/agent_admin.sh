@@ -90,6 +90,18 @@ code=$(curl -s -m 5 -o "$tmp/w.out" -w '%{http_code}' "$URL/api/v1/policies/extr
 expect w 200 '"extra-net"'
 code=$(curl -s -m 5 -o "$tmp/list.out" -w '%{http_code}' "$URL/api/v1/policies")
 expect list 200 '"extra"'
+# SPEC 2's policy info: the input with its consumers, dns's periods and open transactions.
+code=$(curl -s -m 5 -o "$tmp/info.out" -w '%{http_code}' "$URL/api/v1/policies/default")
+expect info 200 '"consumers":2'
+python3 - "$tmp/info.out" <<'EOP' && ok "info: dns metrics.periods and dns.xact.open" || notok "info: $(cat "$tmp/info.out")"
+import json, sys
+d = json.load(open(sys.argv[1]))["default"]["modules"]["default-dns"]
+m = d["metrics"]
+assert m["periods_configured"] == 5 and m["deep_sample_rate"] == 100
+p = m["periods"][0]
+assert p["read_only"] is False and isinstance(p["events"]["total"], int) and len(p["start_tstamp"]) == 19
+assert isinstance(d["dns"]["xact"]["open"], int)
+EOP
 
 post again "$tmp/p1.yaml"
 expect again 500 "policy with name 'extra' already defined"
