@@ -4,7 +4,7 @@
 set -eu
 build="build-essential autoconf automake libtool pkg-config
        libpcap-dev libmaxminddb-dev libcjson-dev libyaml-dev libconfig-dev libevent-dev libssl-dev libncurses-dev"
-test="libcmocka-dev tshark tcpdump valgrind clang libclang-rt-14-dev mmdb-bin iproute2 python3 curl util-linux procps openssl python3-yaml prometheus tmux"
+test="libcmocka-dev tshark tcpdump valgrind clang libclang-rt-14-dev mmdb-bin iproute2 python3 curl util-linux procps openssl python3-yaml prometheus tmux unbound dnsperf"
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 

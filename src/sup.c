@@ -339,7 +339,19 @@ static int send_instance(struct sup *s, size_t i)
     snprintf(m.tap, sizeof(m.tap), "%s", ai->in->tap);
     m.num_periods = ai->num_periods;
     m.live = ai->in->iface != NULL;
-    return proc_msg_send(h->sock, PROC_MSG_INSTANCE, &m, sizeof(m), ai->seg->fd);
+    /* A read-only description of the segment: the worker can neither map
+     * it writable nor mprotect its mapping to write (the memfd itself is
+     * read-write, for the aggregator). */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", ai->seg->fd);
+    int ro = open(path, O_RDONLY | O_CLOEXEC);
+    if (ro < 0) {
+        log_warn("%s: read-only segment descriptor", ai->mod->name);
+        return -1;
+    }
+    int rc = proc_msg_send(h->sock, PROC_MSG_INSTANCE, &m, sizeof(m), ro);
+    close(ro);
+    return rc;
 }
 
 /* The HTTP worker's view: every instance with its segment, then START. */
@@ -562,8 +574,7 @@ static void policy_add(struct sup *s, uint32_t id, const char *text, size_t len)
     char names[PROC_MSG_TEXT_MAX / 2] = "", name[200];
     size_t off = 0;
     for (size_t i = before; i < a->cfg->npolicies && off < sizeof(names) - 66; i++)
-        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\n",
-                                a->cfg->policies[i].name);
+        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s\n", a->cfg->policies[i].name);
     for (size_t i = ninst0; i < a->ninst; i++) {
         snprintf(name, sizeof(name), "aggregator %s", a->inst[i].mod->name);
         add_proc(s, ROLE_AGGREGATOR, i, name);
