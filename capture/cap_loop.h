@@ -81,7 +81,7 @@ struct cap_loop_config {
     int stats_interval_ms;      /* live: 0 = CAP_LOOP_STATS_MS */
     cap_loop_stats_fn on_stats; /* live: may be NULL */
     void *stats_arg;
-    uint64_t skip_packets; /* files: read but do not push the first N (resume) */
+    uint64_t skip_packets;   /* files: read but do not push the first N (resume) */
     bool wait_for_consumers; /* files: wait instead of overrunning a consumer (ring_room) */
 };
 
