@@ -166,7 +166,8 @@ for k in $kids; do
     maps=$(grep 'pktvisord-' "/proc/$k/maps" | awk '{print $2, $6}' | sort -u)
     case $role in
     capture*)
-        [ "$files" = " $FILE" ] || errs="$errs files=($files)"
+        # The kernel shows the canonical path (a VPATH build passes ../..).
+        [ "$files" = " $(readlink -f "$FILE")" ] || errs="$errs files=($files)"
         [ $nsock -eq 1 ] || errs="$errs sockets=$nsock"
         [ $npipe -eq 0 ] || errs="$errs extra-pipes=$npipe"
         [ -z "$memfds" ] || errs="$errs memfd-fds=($memfds)"
