@@ -515,29 +515,30 @@ static int route_prom(const struct httpd_source *src, const char *name, bool leg
 
     size_t count = src->instance_count(src->ctx, (size_t)p);
     struct httpd_instance *inst = calloc(count + 1, sizeof(*inst));
-    bool *todo = calloc(count + 1, sizeof(*todo));
+    /* Instances not rendered yet (grouped by schema key below). */
+    bool *pending = calloc(count + 1, sizeof(*pending));
     struct prom_buf out = {0};
     char err[HTTPD_ERR_MAX] = "";
     enum httpd_render_rc rc = HTTPD_RENDER_OK;
-    if (inst == NULL || todo == NULL) {
+    if (inst == NULL || pending == NULL) {
         out.oom = true;
         goto done;
     }
     for (size_t i = 0; i < count; i++)
-        todo[i] = src->instance_get(src->ctx, (size_t)p, i, &inst[i]) == 0;
+        pending[i] = src->instance_get(src->ctx, (size_t)p, i, &inst[i]) == 0;
     for (size_t i = 0; legacy && i < count; i++)
-        for (size_t j = i + 1; todo[i] && j < count; j++)
-            if (todo[j] && strcmp(inst[i].schema_key, inst[j].schema_key) == 0)
-                todo[i] = false; /* a later one overwrites it */
+        for (size_t j = i + 1; pending[i] && j < count; j++)
+            if (pending[j] && strcmp(inst[i].schema_key, inst[j].schema_key) == 0)
+                pending[i] = false; /* a later one overwrites it */
 
     for (size_t i = 0; i < count && rc == HTTPD_RENDER_OK; i++) {
         struct prom_visit v = {0};
-        if (!todo[i])
+        if (!pending[i])
             continue;
         for (size_t j = i; j < count && rc == HTTPD_RENDER_OK; j++) {
-            if (!todo[j] || strcmp(inst[j].schema_key, inst[i].schema_key) != 0)
+            if (!pending[j] || strcmp(inst[j].schema_key, inst[i].schema_key) != 0)
                 continue;
-            todo[j] = false;
+            pending[j] = false;
             v.nlabels = 0;
             if (src->prom_instance != NULL)
                 v.labels[v.nlabels++] = (struct prom_label){"instance", src->prom_instance};
@@ -552,7 +553,7 @@ static int route_prom(const struct httpd_source *src, const char *name, bool leg
     }
 done:
     free(inst);
-    free(todo);
+    free(pending);
     if (rc != HTTPD_RENDER_OK) {
         prom_buf_free(&out);
         return respond_text(res, 500, HTTPD_CT_TEXT, err[0] != '\0' ? err : "render failed");

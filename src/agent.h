@@ -127,18 +127,6 @@ const char *agent_absolute_path(const char *path);
  * child reports when its file ended. */
 double agent_cpu_seconds(void);
 
-/* In the supervisor (src/sup_policy.c): build the inputs and handler
- * instances of policies [first, npolicies) of a->cfg, opening each new input
- * once (SPEC 1.1's interface errors; "policy [P] failed to start: ..."),
- * checking per-policy filters, creating the new rings and metric segments.
- * running: the agent runs already (admin API): new consumers of a running
- * input start at its newest record, and an input whose capture filter
- * differs from the policy's is not shared.  All or nothing: on failure
- * everything this call created is freed, and -1 with a message in err. */
-int sup_policies_build(struct agent *a, size_t first, bool running, char *err, size_t errlen);
-/* Free what instance i holds (segment, ring slot) and mark it removed. */
-void sup_instance_remove(struct agent *a, size_t i);
-
 /* In a child: unmap and close everything of the agent except what the
  * given input (ring) and instance (metric segment) need; NULL for none. */
 void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,

@@ -43,6 +43,18 @@
 #define SUP_BREAKER_WINDOW_S 60
 #define SUP_STOP_GRACE_MS    5000
 
+/* In the supervisor (src/sup_policy.c): build the inputs and handler
+ * instances of policies [first, npolicies) of a->cfg, opening each new input
+ * once (SPEC 1.1's interface errors; "policy [P] failed to start: ..."),
+ * checking per-policy filters, creating the new rings and metric segments.
+ * running: the agent runs already (admin API): new consumers of a running
+ * input start at its newest record, and an input whose capture filter
+ * differs from the policy's is not shared.  All or nothing: on failure
+ * everything this call created is freed, and -1 with a message in err. */
+int sup_policies_build(struct agent *a, size_t first, bool running, char *err, size_t errlen);
+/* Free what instance i holds (segment, ring slot) and mark it removed. */
+void sup_instance_remove(struct agent *a, size_t i);
+
 /* Run the agent until it is stopped.  Returns the process exit status. */
 int sup_run(struct agent *a);
 

@@ -12,6 +12,7 @@
 #include "metric_seg.h"
 #include "ring.h"
 #include "segment.h"
+#include "sup.h"
 
 static bool same(const char *a, const char *b)
 {
