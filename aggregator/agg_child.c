@@ -176,7 +176,7 @@ int agg_child_run(struct agent *a, struct agent_instance *ai, int sock)
     if (ms.poison)
         log_warnx("ring record %" PRIu64 " crashed this handler twice: skipping it as poison",
                   ms.poison_seq);
-    if (agent_drop_and_ready(a, sock, NULL, 0) != 0) {
+    if (agent_drop_and_ready(a, sock, NULL, 0, SECCOMP_ROLE_AGGREGATOR) != 0) {
         status = PRIVSEP_EXIT_NORESPAWN;
         goto out;
     }

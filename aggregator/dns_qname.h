@@ -11,11 +11,18 @@
 
 #include <stddef.h>
 
+#include "dns.h"
+
 struct strref {
     const char *s;
     size_t len;
 };
 
 void dns_qname_levels(const char *name, size_t len, struct strref *qname2, struct strref *qname3);
+
+/* The same cut of a parsed question's name, from the separators the parser
+ * noted (no second scan of the name). */
+void dns_question_levels(const struct dns_question *q, struct strref *qname2,
+                         struct strref *qname3);
 
 #endif

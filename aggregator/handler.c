@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const struct handler_type *const types[] = {
     &handler_net,
@@ -65,6 +66,40 @@ const struct handler_type *handler_type_find(const char *name)
     return NULL;
 }
 
+/* Anonymous pages: zero, and untouched buckets and tables stay
+ * unresident until used.  Huge pages where the kernel gives them: every
+ * packet touches several sketches spread over megabytes (a dns bucket is
+ * 1.5 MiB, its transaction table 4 MiB), and with 4 KiB pages most of
+ * those touches also miss the TLB. */
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+/* Mapped length of a block: whole huge pages (the tail, the dns
+ * transaction table, is as hot as the rest). */
+static size_t block_map_len(size_t size)
+{
+    return (size + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN;
+}
+
+static struct handler_block *block_alloc(size_t size)
+{
+    /* Over-map, then trim to a 2 MiB aligned start: only aligned 2 MiB
+     * ranges can become huge pages. */
+    size = block_map_len(size);
+    size_t len = size + HUGE_ALIGN;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t lead = (HUGE_ALIGN - (uintptr_t)p % HUGE_ALIGN) % HUGE_ALIGN;
+    if (lead > 0)
+        munmap(p, lead);
+    munmap(p + lead + size, len - lead - size);
+    p += lead;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return (struct handler_block *)p;
+}
+
 struct handler *handler_new(const struct handler_type *type, const char *name,
                             const struct handler_config *cfg, char *err, size_t errlen)
 {
@@ -79,8 +114,9 @@ struct handler *handler_new(const struct handler_type *type, const char *name,
     h->cfg.opts = NULL; /* only valid during init */
     h->cfg.nopts = 0;
     size_t size = handler_block_size(type, cfg->num_periods);
-    /* calloc: buckets and tables stay untouched (not resident) until used. */
-    h->blk = calloc(1, size);
+    h->blk = block_alloc(size);
+    if (h->blk != NULL)
+        h->blk->size = size; /* handler_free unmaps by it */
     h->state = type->state_size != 0 ? calloc(1, type->state_size) : NULL;
     if (h->blk == NULL || (type->state_size != 0 && h->state == NULL)) {
         snprintf(err, errlen, "out of memory");
@@ -113,7 +149,8 @@ void handler_free(struct handler **hp)
         return;
     if (h->type != NULL && h->type->fini != NULL)
         h->type->fini(h);
-    free(h->blk);
+    if (h->blk != NULL)
+        munmap(h->blk, block_map_len(h->blk->size));
     free(h->state);
     free(h);
     *hp = NULL;
@@ -126,10 +163,28 @@ static void advance(struct handler *h, int64_t sec, int64_t nsec)
         t->shift(h, window_bucket(h->win, 1), window_bucket(h->win, 0));
 }
 
+void *handler_live_slow(struct handler *h)
+{
+    h->live = window_bucket(h->win, 0);
+    h->live_head = h->win->head;
+    return h->live;
+}
+
 void handler_feed(struct handler *h, const struct packet *p)
 {
-    advance(h, p->ts_sec, p->ts_nsec);
-    h->type->packet(h, window_bucket(h->win, 0), p);
+    struct window *w = h->win;
+    int64_t sec = p->ts_sec, nsec = p->ts_nsec;
+    /* Most packets stay in the live bucket: window_advance's work is then
+     * only to keep the newest time. */
+    if (__builtin_expect(w->count != 0 && (sec < w->next_shift || w->num_periods == 1), 1)) {
+        if (sec > w->last_sec || (sec == w->last_sec && nsec > w->last_nsec)) {
+            w->last_sec = sec;
+            w->last_nsec = nsec;
+        }
+    } else {
+        advance(h, sec, nsec);
+    }
+    h->type->packet(h, handler_live(h), p);
 }
 
 void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s)
@@ -159,10 +214,8 @@ void handler_finish(struct handler *h)
     window_close_live(h->win, h->type->table, h->win->last_sec, h->win->last_nsec);
 }
 
-bool handler_deep(struct handler *h)
+bool handler_deep_draw(struct handler *h)
 {
-    if (h->cfg.deep_sample_rate >= 100)
-        return true;
     /* xorshift64*: cheap, and good enough for a sampling coin. */
     uint64_t x = h->blk->rng;
     x ^= x >> 12;

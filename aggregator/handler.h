@@ -73,6 +73,10 @@ struct handler_type {
                 size_t errlen);      /* optional */
     void (*fini)(struct handler *h); /* optional */
     void (*packet)(struct handler *h, void *live, const struct packet *p);
+    /* Optional, called for every handler of a pipeline before any handler
+     * counts the packet: start loading what packet() will touch, so that
+     * the cache misses of one handler overlap the work of the others. */
+    void (*prepare)(struct handler *h, const struct packet *p);
     void (*shift)(struct handler *h, void *closed, void *live); /* optional */
     void (*finish)(struct handler *h);                          /* optional: end of input */
     void (*input_stats)(struct handler *h, void *live, const struct input_stats *s); /* optional */
@@ -110,6 +114,10 @@ struct handler {
     struct window *win;        /* inside blk */
     void *resume;              /* inside blk; NULL when resume_size is 0 */
     void *state;
+    /* window_bucket(win, 0) as of win->head == live_head (the packet path
+     * asks for it once per packet); NULL until first asked. */
+    void *live;
+    uint32_t live_head;
 };
 
 /* Bytes of the block of a type with num_periods buckets, and of its prefix
@@ -132,6 +140,12 @@ void handler_free(struct handler **h);
 const struct handler_type *handler_type_find(const char *name);
 
 void handler_feed(struct handler *h, const struct packet *p);
+/* The type's prepare hook, if any (before handler_feed of the same packet). */
+static inline void handler_prepare(struct handler *h, const struct packet *p)
+{
+    if (h->type->prepare != NULL)
+        h->type->prepare(h, p);
+}
 /* Capture statistics read at ts: advances the window like a packet, then
  * the type's input_stats hook (handlers without one ignore them). */
 void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s);
@@ -145,7 +159,22 @@ bool handler_tick(struct handler *h, int64_t now_sec);
  * newest packet time (SPEC 1.2: the last packet closes it). */
 void handler_finish(struct handler *h);
 
-bool handler_deep(struct handler *h);
+bool handler_deep_draw(struct handler *h);
+/* The deep-sampling decision; at 100% (the default) without a draw. */
+static inline bool handler_deep(struct handler *h)
+{
+    return h->cfg.deep_sample_rate >= 100 || handler_deep_draw(h);
+}
+
+void *handler_live_slow(struct handler *h);
+/* The live bucket (window_bucket(h->win, 0)), from the cache while the
+ * window has not moved. */
+static inline void *handler_live(struct handler *h)
+{
+    if (h->live != NULL && h->win->head == h->live_head && h->win->count != 0)
+        return h->live;
+    return handler_live_slow(h);
+}
 
 /* The handler object (keys sorted) of bucket i (0 = live), or of the window
  * merging the newest n buckets.  NULL when the bucket does not exist or on

@@ -74,7 +74,7 @@ static void dhcp_packet(struct handler *h, void *live, const struct packet *p)
 
     b->hdr.events++;
     b->total++;
-    rate_add(&b->rate_total, p->ts_sec, 1);
+    rate_count(&b->rate_total, p->ts_sec, 1);
     b->deep_samples += handler_deep(h);
     switch (dhcp_message_type(p->payload, p->payload_len)) {
     case -1:

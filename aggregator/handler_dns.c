@@ -96,6 +96,11 @@ struct dns_state {
     struct name_list suffixes; /* lower-cased */
     struct name_list names;    /* lower-cased, no trailing dot */
     struct handler *h;         /* for the TCP callback */
+    /* dns_prepare's flow hash of the UDP datagram whose payload is
+     * pre_payload; used once, by the dns_packet of the same packet. */
+    const uint8_t *pre_payload;
+    uint64_t pre_flow;
+    uint16_t pre_port;
 };
 
 /* --- transactions ------------------------------------------------------- */
@@ -249,10 +254,9 @@ static uint64_t code_hash(unsigned v)
 }
 
 /* A number counted under its mnemonic (or decimal when name is NULL),
- * formatted only when the sketch asks for its text. */
-static void add_code(struct topn *t, unsigned v, const char *name)
+ * formatted only when the sketch asks for its text; hv is code_hash(v). */
+static inline void add_code(struct topn *t, uint64_t hv, unsigned v, const char *name)
 {
-    uint64_t hv = code_hash(v);
     if (!topn_add(t, hv, 1))
         return;
     char buf[12];
@@ -275,7 +279,7 @@ struct dns_msg {
 static void dns_message(struct handler *h, const struct dns_msg *m, const struct packet *p)
 {
     struct dns_state *st = h->state;
-    struct dns_bucket *b = window_bucket(h->win, 0);
+    struct dns_bucket *b = handler_live(h);
     struct dns_header hdr;
     struct dns_question q;
     int qrc = 1; /* 1: not parsed yet */
@@ -295,12 +299,12 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     else if (st->only_rcode_set)
         filtered = hdr.rcode != st->only_rcode;
     if (!filtered && st->suffixes.n + st->names.n > 0) {
-        qrc = dns_parse_question(m->data, m->len, &q);
+        qrc = dns_parse_question_hdr(m->data, m->len, &hdr, &q);
         filtered = qrc != 0 || !name_matches(st, &q);
     }
     b->hdr.events++;
     b->total++;
-    rate_add(&b->rate_total, p->ts_sec, 1);
+    rate_count(&b->rate_total, p->ts_sec, 1);
     if (filtered) {
         b->filtered++;
         b->deep_samples += st->r->last_deep;
@@ -338,38 +342,55 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         b->queries++;
     }
 
+    uint64_t hv = 0; /* the name's hash, once qrc == 0 */
     if (deep) {
-        topn_prefetch(&b->top_udp_ports, code_hash(m->metric_port));
-        add_code(&b->top_udp_ports, m->metric_port, NULL);
-        if ((unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS) {
+        /* Every sketch slot this message counts in is likely a cache miss:
+         * hash each key as soon as it is known and start loading its slot,
+         * parse meanwhile, and count only then, so the misses overlap. */
+        uint64_t hport = code_hash(m->metric_port);
+        topn_prefetch(&b->top_udp_ports, hport);
+        bool too_many =
+            (unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS;
+        bool bad_question = false;
+        if (!too_many && qrc == 1 && hdr.qdcount > 0) {
+            qrc = dns_parse_question_hdr(m->data, m->len, &hdr, &q);
+            bad_question = qrc != 0;
+        }
+        struct strref q2, q3;
+        uint64_t h2 = 0, h3 = 0, hqtype = 0;
+        struct topn *by_rcode = NULL;
+        if (!too_many && qrc == 0) {
+            dns_question_levels(&q, &q2, &q3);
+            hv = hash_key(q.name, q.name_len);
+            h2 = hash_key(q2.s, q2.len);
+            h3 = q3.len == q.name_len ? hv : hash_key(q3.s, q3.len);
+            hqtype = code_hash(q.qtype);
+            topn_prefetch(&b->top_qname2, h2);
+            topn_prefetch(&b->top_qname3, h3);
+            topn_prefetch(&b->top_qtype, hqtype);
+            if (hdr.qr && hdr.rcode == 3)
+                by_rcode = &b->top_nxdomain;
+            else if (hdr.qr && hdr.rcode == 2)
+                by_rcode = &b->top_srvfail;
+            else if (hdr.qr && hdr.rcode == 5)
+                by_rcode = &b->top_refused;
+            if (by_rcode != NULL)
+                topn_prefetch(by_rcode, hv);
+        }
+        add_code(&b->top_udp_ports, hport, m->metric_port, NULL);
+        if (too_many) {
             b->malformed++;
             return;
         }
         if (hdr.qr)
-            add_code(&b->top_rcode, hdr.rcode, dns_rcode_name(hdr.rcode));
-        if (qrc == 1 && hdr.qdcount > 0) {
-            qrc = dns_parse_question(m->data, m->len, &q);
-            if (qrc != 0)
-                b->malformed++;
-        }
+            add_code(&b->top_rcode, code_hash(hdr.rcode), hdr.rcode, dns_rcode_name(hdr.rcode));
+        if (bad_question)
+            b->malformed++;
         if (qrc == 0) {
-            /* Hash every key first and prefetch its slots, then count. */
-            struct strref q2, q3;
-            dns_qname_levels(q.name, q.name_len, &q2, &q3);
-            uint64_t hv = hash64(q.name, q.name_len, HASH_SEED);
-            uint64_t h2 = hash64(q2.s, q2.len, HASH_SEED);
-            uint64_t h3 = q3.len == q.name_len ? hv : hash64(q3.s, q3.len, HASH_SEED);
-            topn_prefetch(&b->top_qname2, h2);
-            topn_prefetch(&b->top_qname3, h3);
-            topn_prefetch(&b->top_qtype, code_hash(q.qtype));
             card_add(&b->qname_card, hv);
-            add_code(&b->top_qtype, q.qtype, dns_qtype_name(q.qtype));
-            if (hdr.qr && hdr.rcode == 3)
-                topn_add_keyed(&b->top_nxdomain, hv, q.name, q.name_len, 1);
-            else if (hdr.qr && hdr.rcode == 2)
-                topn_add_keyed(&b->top_srvfail, hv, q.name, q.name_len, 1);
-            else if (hdr.qr && hdr.rcode == 5)
-                topn_add_keyed(&b->top_refused, hv, q.name, q.name_len, 1);
+            add_code(&b->top_qtype, hqtype, q.qtype, dns_qtype_name(q.qtype));
+            if (by_rcode != NULL)
+                topn_add_keyed(by_rcode, hv, q.name, q.name_len, 1);
             topn_add_keyed(&b->top_qname2, h2, q2.s, q2.len, 1);
             if (q3.len > 0)
                 topn_add_keyed(&b->top_qname3, h3, q3.s, q3.len, 1);
@@ -403,11 +424,11 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     quantile_add(host_is_server ? &b->xact_in_us : &b->xact_out_us, us);
     uint64_t threshold = host_is_server ? st->r->slow_in_us : st->r->slow_out_us;
     if (threshold > 0 && us >= threshold) {
-        if (qrc == 1 && hdr.qdcount > 0)
-            qrc = dns_parse_question(m->data, m->len, &q);
+        /* Deep: the question was parsed and hashed above when there is
+         * one. */
         if (qrc == 0)
-            topn_add_keyed(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow,
-                           hash64(q.name, q.name_len, HASH_SEED), q.name, q.name_len, 1);
+            topn_add_keyed(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow, hv,
+                           q.name, q.name_len, 1);
     }
 }
 
@@ -439,26 +460,60 @@ static void on_tcp_message(void *ctx, uint64_t flow, int side, const uint8_t *ms
     dns_message(st->h, &m, p);
 }
 
+/* A UDP datagram on a DNS port: its metric port (SPEC 4.4: destination
+ * port first), else -1. */
+static int udp_dns_port(const struct packet *p)
+{
+    if (p->l3 == 0 || p->ip_proto != IPPROTO_UDP || p->payload == NULL)
+        return -1;
+    if (dns_is_port(p->dport))
+        return p->sport;
+    if (dns_is_port(p->sport))
+        return p->dport;
+    return -1;
+}
+
+/* Before the other handlers count the packet: the transaction slot and
+ * the port's top-N slot, the two misses every deep DNS datagram takes. */
+static void dns_prepare(struct handler *h, const struct packet *p)
+{
+    struct dns_state *st = h->state;
+    int port = udp_dns_port(p);
+    if (port < 0 || p->payload_len < DNS_HEADER_LEN)
+        return;
+    uint64_t flow = flow_hash(p);
+    uint16_t id = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
+    __builtin_prefetch(&st->r->xacts[xact_slot(xact_key(flow, id))]);
+    struct dns_bucket *b = handler_live(h);
+    if (b != NULL)
+        topn_prefetch(&b->top_udp_ports, code_hash((unsigned)port));
+    st->pre_payload = p->payload;
+    st->pre_flow = flow;
+    st->pre_port = (uint16_t)port;
+}
+
 static void dns_packet(struct handler *h, void *live, const struct packet *p)
 {
     struct dns_state *st = h->state;
     if (p->l3 == 0)
         return;
-    if (p->ip_proto == IPPROTO_UDP && p->payload != NULL) {
-        uint16_t port;
-        /* SPEC 4.4: destination port first. */
-        if (dns_is_port(p->dport))
-            port = p->sport;
-        else if (dns_is_port(p->sport))
-            port = p->dport;
-        else
-            return;
+    int port;
+    uint64_t flow;
+    if (st->pre_payload != NULL && st->pre_payload == p->payload) {
+        port = st->pre_port; /* dns_prepare saw this datagram */
+        flow = st->pre_flow;
+    } else {
+        port = udp_dns_port(p);
+        flow = port >= 0 ? flow_hash(p) : 0;
+    }
+    st->pre_payload = NULL;
+    if (port >= 0) {
         struct dns_msg m = {
             .data = p->payload,
             .len = p->payload_len,
             .dir = p->dir,
-            .metric_port = port,
-            .flow = flow_hash(p),
+            .metric_port = (uint16_t)port,
+            .flow = flow,
         };
         dns_message(h, &m, p);
     } else if (p->l4 == IPPROTO_TCP && (dns_is_port(p->sport) || dns_is_port(p->dport))) {
@@ -556,6 +611,7 @@ const struct handler_type handler_dns = {
     .init = dns_init,
     .fini = dns_fini,
     .packet = dns_packet,
+    .prepare = dns_prepare,
     .shift = dns_shift,
     .finish = dns_finish,
 };

@@ -47,9 +47,9 @@ static void net_packet(struct handler *h, void *live, const struct packet *p)
 
     b->hdr.events++;
     b->total++;
-    rate_add(&b->pps_total, sec, 1);
-    rate_add(&b->pps_in, sec, p->dir == DIR_IN);
-    rate_add(&b->pps_out, sec, p->dir == DIR_OUT);
+    rate_count(&b->pps_total, sec, 1);
+    rate_count(&b->pps_in, sec, p->dir == DIR_IN);
+    rate_count(&b->pps_out, sec, p->dir == DIR_OUT);
 
     if (p->l3 == 4)
         b->ipv4++;
@@ -76,7 +76,7 @@ static void net_packet(struct handler *h, void *live, const struct packet *p)
 
     const struct ip_addr *remote = p->dir == DIR_IN ? &p->src : &p->dst;
     size_t alen = remote->family == 4 ? 4 : 16;
-    uint64_t hv = hash64(remote->a.v6, alen, HASH_SEED);
+    uint64_t hv = hash_key(remote->a.v6, alen);
     struct topn *top = remote->family == 4 ? &b->top_ipv4 : &b->top_ipv6;
     topn_prefetch(top, hv); /* its miss overlaps the cardinality update */
 

@@ -36,6 +36,7 @@ int pipeline_add(struct pipeline *pl, struct handler *h)
         return -1;
     }
     pl->handlers[pl->nhandlers++] = h;
+    pl->any_prepare |= h->type->prepare != NULL;
     return 0;
 }
 
@@ -49,6 +50,9 @@ void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint
     pl->frames++;
     if (sec > pl->last_sec)
         pl->last_sec = sec;
+    if (pl->any_prepare)
+        for (uint32_t i = 0; i < pl->nhandlers; i++)
+            handler_prepare(pl->handlers[i], &p);
     for (uint32_t i = 0; i < pl->nhandlers; i++)
         handler_feed(pl->handlers[i], &p);
 }

@@ -25,6 +25,7 @@ struct pipeline {
     struct hostspec hosts;
     struct handler *handlers[PIPELINE_MAX_HANDLERS];
     uint32_t nhandlers;
+    bool any_prepare; /* some handler has a prepare hook */
     uint64_t frames;
     int64_t last_sec; /* packet clock: newest frame time */
 };

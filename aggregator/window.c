@@ -124,3 +124,66 @@ uint32_t window_merge(const struct window *w, const struct metric_table *t, uint
         metric_bucket_merge(t, out, window_bucket_const(w, i), now_sec);
     return k;
 }
+
+/* The minute a bucket counts (one key for all with a single period). */
+static int64_t bucket_key(const struct window *w, uint32_t i)
+{
+    const struct bucket_hdr *h = window_bucket_const(w, i);
+    return w->num_periods == 1 ? 0 : minute_floor(h->period.start_sec);
+}
+
+struct window *window_merge_workers(const struct window *const *ws, size_t n,
+                                    const struct metric_table *t)
+{
+    struct window *out = window_new(t, ws[0]->num_periods);
+    if (out == NULL)
+        return NULL;
+    int64_t keys[WINDOW_MAX_PERIODS];
+    uint32_t nkeys = 0;
+    /* The newest minutes any worker holds, newest first: a worker whose
+     * traffic has not reached a minute yet still has the one before live. */
+    for (;;) {
+        bool found = false;
+        int64_t best = 0;
+        for (size_t k = 0; k < n; k++)
+            for (uint32_t i = 0; i < ws[k]->count; i++) {
+                int64_t key = bucket_key(ws[k], i);
+                if ((nkeys == 0 || key < keys[nkeys - 1]) && (!found || key > best)) {
+                    best = key;
+                    found = true;
+                }
+            }
+        if (!found || nkeys == out->num_periods)
+            break;
+        keys[nkeys++] = best;
+    }
+    out->count = nkeys;
+    out->head = nkeys > 0 ? nkeys - 1 : 0; /* bucket i at ring slot nkeys-1-i */
+    for (uint32_t b = 0; b < nkeys; b++) {
+        void *dst = window_bucket(out, b);
+        bool first = true;
+        for (size_t k = 0; k < n; k++)
+            for (uint32_t i = 0; i < ws[k]->count; i++) {
+                if (bucket_key(ws[k], i) != keys[b])
+                    continue;
+                if (first)
+                    memcpy(dst, window_bucket_const(ws[k], i), t->bucket_size);
+                else
+                    metric_bucket_merge_parallel(t, dst, window_bucket_const(ws[k], i));
+                first = false;
+            }
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct window *w = ws[k];
+        if (w->last_sec > out->last_sec ||
+            (w->last_sec == out->last_sec && w->last_nsec > out->last_nsec)) {
+            out->last_sec = w->last_sec;
+            out->last_nsec = w->last_nsec;
+        }
+        if (w->next_shift > out->next_shift)
+            out->next_shift = w->next_shift;
+        if (w->shifts > out->shifts)
+            out->shifts = w->shifts;
+    }
+    return out;
+}

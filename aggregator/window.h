@@ -59,6 +59,13 @@ const void *window_bucket_const(const struct window *w, uint32_t i);
  * very first bucket), so the caller can run its shift hooks. */
 bool window_advance(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec);
 
+/* One window from the windows of a tap's n workers (same table and
+ * num_periods): buckets of the same minute merged as shares of one period
+ * (metric_bucket_merge_parallel), the newest num_periods minutes kept.
+ * A new window (window_free), NULL when out of memory. */
+struct window *window_merge_workers(const struct window *const *ws, size_t n,
+                                    const struct metric_table *t);
+
 /* Close the live bucket at ts (end of a capture file). */
 void window_close_live(struct window *w, const struct metric_table *t, int64_t sec, int64_t nsec);
 

@@ -6,7 +6,8 @@
  * A respawned capture process of a file tap resumes after the frames its
  * predecessors pushed (the ring counts them), so a crash of the capture
  * neither repeats nor loses packets of the file; a live capture simply goes
- * on with what the interface delivers.
+ * on with what the interface delivers.  The reader of a file tap with
+ * workers spreads the frames over all their rings.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,22 +24,32 @@ int cap_child_run(struct agent *a, struct agent_input *in, int sock)
     struct cap_loop_stats st;
     struct ring_stats rs;
 
+    /* A file's reader fills every worker's ring (cap_spread.h). */
+    unsigned nrings = in->iface == NULL ? in->nworkers : 1;
+    struct ring *rings[CONFIG_WORKERS_MAX];
+    uint64_t pushed = 0;
     agent_release(a, in, false, NULL);
-    if (ring_producer_init(in->ring, err, sizeof(err)) != 0) {
-        log_warnx("%s", err);
-        return 1;
+    for (unsigned w = 0; w < nrings; w++) {
+        rings[w] = in[w].ring;
+        if (ring_producer_init(rings[w], err, sizeof(err)) != 0) {
+            log_warnx("%s", err);
+            return 1;
+        }
+        ring_stats(rings[w], &rs);
+        pushed += rs.records;
     }
-    ring_stats(in->ring, &rs);
     /* A savefile's descriptor is its FILE's; pcap_fileno() is -1 for it. */
     pcap_t *pc = cap_source_pcap(in->src);
     int fd = in->file != NULL ? fileno(pcap_file(pc)) : pcap_fileno(pc);
-    if (agent_drop_and_ready(a, sock, &fd, fd >= 0 ? 1 : 0) != 0)
+    if (agent_drop_and_ready(a, sock, &fd, fd >= 0 ? 1 : 0, SECCOMP_ROLE_CAPTURE) != 0)
         return PRIVSEP_EXIT_NORESPAWN;
 
     struct cap_loop_config cfg = {
         .replay_pps = in->replay_pps,
-        .skip_packets = in->file != NULL ? rs.records : 0,
+        .skip_packets = in->file != NULL ? pushed : 0,
         .wait_for_consumers = in->file != NULL,
+        .rings = rings,
+        .nrings = nrings,
     };
     if (cfg.skip_packets > 0)
         log_info("resuming %s after its first %" PRIu64 " packets", in->file, cfg.skip_packets);

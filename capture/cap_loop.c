@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cap_spread.h"
 #include "ring.h"
 
 #define NSEC_PER_SEC UINT64_C(1000000000)
@@ -23,6 +24,8 @@
 
 struct loop_ctx {
     struct ring *ring;
+    struct ring *const *rings; /* spread over these when nrings > 1 */
+    unsigned nrings;
     struct cap_loop_stats *st;
     uint16_t linktype;
     bool nsec;
@@ -68,13 +71,16 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     st->bytes += h->len;
     st->captured_bytes += h->caplen;
     st->last_ts_ns = ts_ns;
+    struct ring *ring = c->nrings > 1
+                            ? c->rings[cap_spread_worker(c->linktype, bytes, h->caplen, c->nrings)]
+                            : c->ring;
     /* A file waits for its slowest consumer instead of overrunning it. */
-    while (c->wait_for_room && !ring_room(c->ring, h->caplen) && !*c->stop) {
+    while (c->wait_for_room && !ring_room(ring, h->caplen) && !*c->stop) {
         struct timespec ts = {0, 100000};
         st->ring_waits++;
         nanosleep(&ts, NULL);
     }
-    if (ring_push(c->ring, ts_ns, h->caplen, h->len, c->linktype, bytes) == 0)
+    if (ring_push(ring, ts_ns, h->caplen, h->len, c->linktype, bytes) == 0)
         st->ring_pushes++;
     else
         st->ring_push_failures++;
@@ -305,12 +311,20 @@ int cap_loop_run(struct cap_source *src, struct ring *ring, const struct cap_loo
     ctx.skip = cfg->skip_packets;
     ctx.wait_for_room = cfg->wait_for_consumers;
     ctx.stop = stop;
+    if (cfg->nrings > 1) {
+        ctx.rings = cfg->rings;
+        ctx.nrings = cfg->nrings;
+    } else {
+        ctx.rings = &ctx.ring;
+        ctx.nrings = 1;
+    }
     int rc = run_file(src, &ctx, cfg, batch, stop);
     if (rc == CAP_LOOP_EOF || rc == CAP_LOOP_TRUNCATED) {
         /* After the last frame: a consumer that reads it has read them all. */
         static const uint8_t none[8];
-        if (ring_push(ring, ctx.st->last_ts_ns, 0, 0, RING_LINK_EOF, none) == 0)
-            st->control_records++;
+        for (unsigned i = 0; i < ctx.nrings; i++)
+            if (ring_push(ctx.rings[i], ctx.st->last_ts_ns, 0, 0, RING_LINK_EOF, none) == 0)
+                st->control_records++;
     }
     return rc;
 }

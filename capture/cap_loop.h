@@ -27,6 +27,11 @@
  * CAP_LOOP_TRUNCATED) as a RING_LINK_EOF record after the last frame, so
  * consumers see both in order with the frames.
  *
+ * Workers.  A file tap with `workers: N` has one reader: frames are spread
+ * over the N workers' rings by cap_spread_worker() (both directions of a
+ * conversation in one ring); skip_packets then counts the frames of all
+ * rings, which were pushed in file order.
+ *
  * Files.  At the end of the file the loop returns CAP_LOOP_EOF: the agent
  * keeps serving what it summarized.  skip_packets lets a respawned capture
  * process resume a file tap: the first N packets (after BPF) are read and
@@ -83,6 +88,11 @@ struct cap_loop_config {
     void *stats_arg;
     uint64_t skip_packets;   /* files: read but do not push the first N (resume) */
     bool wait_for_consumers; /* files: wait instead of overrunning a consumer (ring_room) */
+    /* files of a tap with workers: when nrings > 1, each frame goes to
+     * rings[cap_spread_worker()] and the end-of-file record to all of them;
+     * the ring argument is not used. */
+    struct ring *const *rings;
+    unsigned nrings;
 };
 
 /* Counters of one cap_loop_run (zeroed when it starts). */

@@ -6,6 +6,8 @@
 #include "cap_source.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +280,13 @@ struct cap_source *cap_source_open(const struct cap_source_config *cfg, char *er
     }
     if (cap_source_set_filter(s, cfg->bpf, err, errlen) != 0)
         goto fail;
+    if (has_iface && cfg->fanout_group != 0) {
+        int arg = cfg->fanout_group | PACKET_FANOUT_HASH << 16;
+        if (setsockopt(pcap_fileno(s->pcap), SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
+            err_set(err, errlen, "%s: PACKET_FANOUT: %s", s->name, strerror(errno));
+            goto fail;
+        }
+    }
     return s;
 
 fail:

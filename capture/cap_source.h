@@ -26,7 +26,10 @@
  * a,b,c".  The interface's addresses are copied at open time, so
  * cap_source_iface_hosts() answers without privileges or a fresh lookup.
  *
- * Live parameters (SPEC 1.1): snaplen 1000, buffer timeout 10 ms,
+ * Live parameters (SPEC 1.1, but for the snapshot length): snaplen 65535
+ * (pktvisor's 1000 bytes cut DNS over TCP: a segment carrying a large
+ * response, or several pipelined queries, loses its tail and with it the
+ * messages; the ring stores only what arrives), buffer timeout 10 ms,
  * promiscuous, a 32 MiB kernel buffer by default (room for about a quarter
  * of a second at 1 Mpps of small frames, for bursts and for a capture
  * process that is briefly descheduled).  Immediate mode stays off: libpcap
@@ -59,7 +62,7 @@
 
 struct hostspec;
 
-#define CAP_SNAPLEN_DEFAULT     1000
+#define CAP_SNAPLEN_DEFAULT     65535
 #define CAP_TIMEOUT_MS_DEFAULT  10
 #define CAP_BUFFER_SIZE_DEFAULT (32 * 1024 * 1024)
 /* Addresses kept per interface (an interface with more is rare). */
@@ -73,6 +76,11 @@ struct cap_source_config {
     int timeout_ms;    /* live only; 0: CAP_TIMEOUT_MS_DEFAULT */
     int buffer_size;   /* live only, bytes; 0: CAP_BUFFER_SIZE_DEFAULT */
     bool no_promisc;   /* live only; promiscuous unless set */
+    /* live only: join this PACKET_FANOUT group (0: none) spread by the
+     * kernel's symmetric flow hash, so a query and its reply reach the same
+     * member (no PACKET_FANOUT_FLAG_DEFRAG: the kernel would hand over
+     * reassembled datagrams, and packet counts would differ). */
+    uint16_t fanout_group;
 };
 
 /* Kernel counters, as deltas since the previous cap_source_stats(). */

@@ -57,6 +57,9 @@ struct pend {
     uint32_t id;
     enum httpd_admin_op op;
     struct httpd_pending *req;
+    char name[64]; /* DELETE: the policy */
+    char *body;    /* POST: the document, applied to our copy once created */
+    size_t len;
 };
 
 struct hctx {
@@ -71,7 +74,9 @@ struct hctx {
     struct event *stop_ev;
     int sock;
     const struct httpd_source *src;
-    const struct visor_config *cfg; /* our copy, as of the fork */
+    /* Our copy, as of the fork, then with the policies created and
+     * deleted through us applied as the supervisor applied them. */
+    struct visor_config *cfg;
     struct pend pend[MAX_PENDING];
     uint32_t next_id;
 };
@@ -83,11 +88,23 @@ static int64_t real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Instance i of policy p as the API shows it: worker 0 of a tap with
+ * workers stands for all of them. */
 static struct hinst *find(struct hctx *c, size_t p, size_t i)
 {
     size_t k = 0;
     for (size_t j = 0; j < c->ninst; j++)
-        if (c->inst[j].policy == p && k++ == i)
+        if (c->inst[j].policy == p && c->inst[j].m.worker == 0 && k++ == i)
+            return &c->inst[j];
+    return NULL;
+}
+
+/* Worker w of the instance h stands for. */
+static struct hinst *find_worker(struct hctx *c, const struct hinst *h, uint32_t w)
+{
+    for (size_t j = 0; j < c->ninst; j++)
+        if (c->inst[j].policy == h->policy && c->inst[j].m.worker == w &&
+            strcmp(c->inst[j].m.name, h->m.name) == 0)
             return &c->inst[j];
     return NULL;
 }
@@ -107,7 +124,7 @@ static size_t s_instance_count(void *ctx, size_t p)
     struct hctx *c = ctx;
     size_t n = 0;
     for (size_t j = 0; j < c->ninst; j++)
-        n += c->inst[j].policy == p;
+        n += c->inst[j].policy == p && c->inst[j].m.worker == 0;
     return n;
 }
 
@@ -159,6 +176,48 @@ static enum httpd_render_rc load_window(struct hinst *h, const struct window **w
     return HTTPD_RENDER_OK;
 }
 
+/* The window of the instance h stands for: its own (load_window), or for
+ * a tap with workers a new window merging theirs (window_merge_workers);
+ * *owned is what the caller frees.  *open_items: the workers' sum. */
+static enum httpd_render_rc load_instance(struct hctx *c, struct hinst *h, const struct window **w,
+                                          struct window **owned, uint64_t *open_items, char *err)
+{
+    const struct window *ws[CONFIG_WORKERS_MAX] = {0};
+    struct window *empty[CONFIG_WORKERS_MAX] = {0};
+    uint32_t n = h->m.nworkers;
+    enum httpd_render_rc rc = HTTPD_RENDER_OK;
+
+    *owned = NULL;
+    *open_items = 0;
+    for (uint32_t k = 0; k < n && rc == HTTPD_RENDER_OK; k++) {
+        struct hinst *hk = n == 1 ? h : find_worker(c, h, k);
+        if (hk == NULL) {
+            snprintf(err, HTTPD_ERR_MAX, "%s: worker %u missing", h->m.name, (unsigned)k);
+            rc = HTTPD_RENDER_FAIL;
+            break;
+        }
+        rc = load_window(hk, &ws[k], &empty[k], err);
+        if (rc == HTTPD_RENDER_OK && empty[k] == NULL)
+            *open_items += ((const struct handler_block *)hk->buf)->open_items;
+    }
+    if (rc == HTTPD_RENDER_OK && n == 1) {
+        *w = ws[0];
+        *owned = empty[0];
+        return rc;
+    }
+    if (rc == HTTPD_RENDER_OK) {
+        *owned = window_merge_workers(ws, n, h->type->table);
+        *w = *owned;
+        if (*owned == NULL) {
+            snprintf(err, HTTPD_ERR_MAX, "%s: out of memory", h->m.name);
+            rc = HTTPD_RENDER_FAIL;
+        }
+    }
+    for (uint32_t k = 0; k < n; k++)
+        window_free(&empty[k]);
+    return rc;
+}
+
 /* A live bucket's length runs on the wall clock for live capture, on the
  * packet clock for a file (its time is the packets'). */
 static struct render_opts render_opts_of(const struct hinst *h, const struct window *w)
@@ -176,15 +235,14 @@ static enum httpd_render_rc s_with_window(void *ctx, size_t p, size_t i, httpd_w
     struct hinst *h = find(ctx, p, i);
     const struct window *w;
     struct window *empty;
+    uint64_t open;
     if (h == NULL) {
         snprintf(err, HTTPD_ERR_MAX, "no such handler");
         return HTTPD_RENDER_FAIL;
     }
-    enum httpd_render_rc lr = load_window(h, &w, &empty, err);
-    if (lr != HTTPD_RENDER_OK) {
-        window_free(&empty);
+    enum httpd_render_rc lr = load_instance(ctx, h, &w, &empty, &open, err);
+    if (lr != HTTPD_RENDER_OK)
         return lr;
-    }
     struct render_opts ro = render_opts_of(h, w);
     enum httpd_render_rc r = fn(arg, h->type->table, w, &ro, err);
     window_free(&empty);
@@ -267,8 +325,7 @@ static cJSON *s_taps(void *ctx)
     return all;
 }
 
-/* A policy as the worker's copy of the configuration knows it (those of
- * the start; one added through the admin API shows no input details). */
+/* A policy as the worker's copy of the configuration knows it. */
 static const struct config_policy *policy_cfg(struct hctx *c, size_t p)
 {
     return c->cfg != NULL ? config_find_policy(c->cfg, c->policies[p]) : NULL;
@@ -326,14 +383,14 @@ static cJSON *s_instance_extra(void *ctx, size_t p, size_t i)
     struct hctx *c = ctx;
     struct hinst *h = find(c, p, i);
     const struct window *w;
-    struct window *empty;
+    struct window *owned;
+    uint64_t open;
     char err[HTTPD_ERR_MAX];
-    if (h == NULL || h->type != &handler_dns || load_window(h, &w, &empty, err) != 0)
+    if (h == NULL || h->type != &handler_dns || load_instance(c, h, &w, &owned, &open, err) != 0)
         return NULL;
     const struct metric_table *t = h->type->table;
     const struct metric_desc *deep = metric_find(t, "wire_packets.deep_samples");
     struct render_opts ro = render_opts_of(h, w);
-    const struct handler_block *blk = h->buf;
     cJSON *x = cJSON_CreateObject();
     cJSON *m = cJSON_AddObjectToObject(x, "metrics");
     cJSON *periods = cJSON_AddArrayToObject(m, "periods");
@@ -364,8 +421,8 @@ static cJSON *s_instance_extra(void *ctx, size_t p, size_t i)
         cJSON_AddItemToArray(periods, o);
     }
     cJSON *xact = cJSON_AddObjectToObject(cJSON_AddObjectToObject(x, "dns"), "xact");
-    json_add_u64(xact, "open", empty == NULL ? blk->open_items : 0);
-    window_free(&empty);
+    json_add_u64(xact, "open", open);
+    window_free(&owned);
     return x;
 }
 
@@ -383,7 +440,8 @@ static int add_instance(struct hctx *c, const struct proc_msg_instance *m, int f
     mm.type[sizeof(mm.type) - 1] = mm.tap[sizeof(mm.tap) - 1] = '\0';
     const struct handler_type *t = handler_type_find(mm.type);
     if (c->ninst >= AGENT_MAX_INSTANCES || t == NULL || mm.num_periods < 1 ||
-        mm.num_periods > WINDOW_MAX_PERIODS) {
+        mm.num_periods > WINDOW_MAX_PERIODS || mm.nworkers < 1 ||
+        mm.nworkers > CONFIG_WORKERS_MAX || mm.worker >= mm.nworkers) {
         log_warnx("instance %s: refused (type %s, %" PRIu32 " periods)", mm.name, mm.type,
                   mm.num_periods);
         return -1;
@@ -486,6 +544,23 @@ static void answer_created(struct hctx *c, struct httpd_pending **req, char *nam
     free(body);
 }
 
+/* A document the supervisor accepted, into our copy by the same path
+ * (its policy info then shows its input and module configuration). */
+static void copy_apply(struct hctx *c, const char *body, size_t len)
+{
+    char err[1024];
+    config_t tree;
+    if (c->cfg == NULL || body == NULL)
+        return;
+    config_init(&tree);
+    int rc = config_parse(body, len, CONFIG_FORMAT_YAML, &tree, err, sizeof(err));
+    if (rc == 0)
+        rc = config_add_policies(c->cfg, &tree, err, sizeof(err));
+    config_destroy(&tree);
+    if (rc != 0)
+        log_warnx("created policies not in our copy of the configuration: %s", err);
+}
+
 static void on_reply(struct hctx *c, const unsigned char *buf, size_t len)
 {
     struct proc_msg_reply r;
@@ -504,19 +579,24 @@ static void on_reply(struct hctx *c, const unsigned char *buf, size_t len)
     if (r.status != 200) {
         /* SPEC 2: a posted policy that fails is a 500, an unknown one 404. */
         answer_error(&p->req, (int)r.status, text);
+        free(p->body);
         return;
     }
     switch (p->op) {
     case HTTPD_ADMIN_POLICY_ADD:
+        copy_apply(c, p->body, p->len);
         answer_created(c, &p->req, text);
         break;
     case HTTPD_ADMIN_POLICY_DEL:
+        if (c->cfg != NULL)
+            config_remove_policy(c->cfg, p->name);
         answer_text(&p->req, 200, HTTPD_CT_JSON, "{}");
         break;
     default:
         answer_text(&p->req, 200, NULL, NULL);
         break;
     }
+    free(p->body);
 }
 
 /* The server hands over an admin request: ask the supervisor. */
@@ -551,6 +631,11 @@ static void on_admin(void *arg, struct httpd_pending *req, const struct httpd_re
         return;
     }
     *p = (struct pend){.used = true, .id = rq.id, .op = route->admin, .req = req};
+    snprintf(p->name, sizeof(p->name), "%s", route->admin_name);
+    if (n > 0 && (p->body = malloc(n)) != NULL) {
+        memcpy(p->body, body, n);
+        p->len = n;
+    }
 }
 
 static void on_sock(evutil_socket_t fd, short what, void *arg)
@@ -633,7 +718,7 @@ int httpd_child_run(struct agent *a, int sock)
         }
     }
     int lfd = a->listen_fd;
-    if (agent_drop_and_ready(a, sock, &lfd, 1) != 0) {
+    if (agent_drop_and_ready(a, sock, &lfd, 1, SECCOMP_ROLE_HTTPD) != 0) {
         httpd_tls_free(&tls);
         return PRIVSEP_EXIT_NORESPAWN;
     }

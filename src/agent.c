@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proc_msg.h"
 #include "ring.h"
+#include "seccomp.h"
 #include "segment.h"
 
 const char *agent_absolute_path(const char *path)
@@ -44,9 +45,13 @@ double agent_cpu_seconds(void)
 void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,
                    const struct agent_instance *keep_inst)
 {
+    /* A file's capture fills the rings of all its workers. */
+    size_t nkeep = keep_in != NULL && agent_input_captures(keep_in) && keep_in->iface == NULL
+                       ? keep_in->nworkers
+                       : 1;
     for (size_t i = 0; i < a->ninputs; i++) {
         struct agent_input *in = &a->inputs[i];
-        if (in != keep_in) {
+        if (keep_in == NULL || in < keep_in || in >= keep_in + nkeep) {
             ring_free(&in->ring);
             cap_source_close(&in->src);
         }
@@ -60,7 +65,8 @@ void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep
     }
 }
 
-int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nextra)
+int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nextra,
+                         enum seccomp_role role)
 {
     char err[512];
     int keep[PRIVSEP_MAX_KEEP];
@@ -95,6 +101,11 @@ int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nex
             log_warnx("the supervisor is gone");
             return -1;
         }
+    }
+    /* Last: the drop itself needs calls the filter refuses. */
+    if (seccomp_install(role, sock, a->log_pipe[1], true, err, sizeof(err)) != 0) {
+        log_warnx("%s", err);
+        return -1;
     }
     struct proc_msg_ready r = {.pid = (int32_t)getpid()};
     if (proc_msg_send(sock, PROC_MSG_READY, &r, sizeof(r), -1) != 0) {

@@ -13,7 +13,7 @@
  * only then touches packets or requests.
  *
  * Inputs.  Policies that read the same tap with the same capture source
- * (interface or file, pcap_source, replay_pps) share one input: one
+ * (interface or file, pcap_source, replay_pps, workers) share one input: one
  * capture process and one packet ring, whatever the number of policies and
  * handlers (each handler instance is one consumer slot).  The capture
  * applies a BPF filter only when every policy of the input asks for the
@@ -34,6 +34,7 @@
 #include "handler.h"
 #include "hostspec.h"
 #include "privsep.h"
+#include "seccomp.h"
 #include "visor_config.h"
 
 #define AGENT_MAX_INPUTS    32
@@ -77,7 +78,25 @@ struct agent_input {
     char iface_resolved[64];
     int linktype;
     unsigned nconsumers;
+    /* A tap with `workers: N` is N consecutive inputs, worker 0 first, each
+     * with its own ring and aggregators.  Live: N capture processes in one
+     * PACKET_FANOUT group.  File: worker 0's capture reads the file and
+     * spreads the frames over the N rings (cap_spread.h); the others have
+     * no capture process. */
+    unsigned worker, nworkers;
+    uint16_t fanout_group; /* live with nworkers > 1 */
 };
+
+/* Worker 0 of in's group. */
+static inline struct agent_input *agent_input_leader(struct agent_input *in)
+{
+    return in - in->worker;
+}
+/* Whether the input has a capture process of its own. */
+static inline bool agent_input_captures(const struct agent_input *in)
+{
+    return in->iface != NULL || in->worker == 0;
+}
 
 struct agent_instance {
     /* Into the policy's heap allocations, stable while the policy exists
@@ -128,12 +147,15 @@ const char *agent_absolute_path(const char *path);
 double agent_cpu_seconds(void);
 
 /* In a child: unmap and close everything of the agent except what the
- * given input (ring) and instance (metric segment) need; NULL for none. */
+ * given input (ring; a file's worker 0: every worker's ring) and instance
+ * (metric segment) need; NULL for none. */
 void agent_release(struct agent *a, const struct agent_input *keep_in, bool keep_listen,
                    const struct agent_instance *keep_inst);
 /* In a child: drop privileges (when the agent runs as root) keeping the
- * log pipe, sock and extra fds, then tell the supervisor it is ready.  On
- * failure logs why and returns -1: exit PRIVSEP_EXIT_NORESPAWN. */
-int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nextra);
+ * log pipe, sock and extra fds, install role's system call filter
+ * (seccomp.h), then tell the supervisor it is ready.  On failure logs why
+ * and returns -1: exit PRIVSEP_EXIT_NORESPAWN. */
+int agent_drop_and_ready(struct agent *a, int sock, const int *extra, size_t nextra,
+                         enum seccomp_role role);
 
 #endif

@@ -87,17 +87,137 @@ static bool put_label_byte(char *out, size_t outsz, size_t *pos, uint8_t c)
     return true;
 }
 
+/* Label separators and escapes seen while rendering a name (see struct
+ * dns_question). */
+struct name_marks {
+    uint16_t seps[3];
+    uint8_t nseps;
+    bool escaped;
+};
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_LABELS 1
+#define ONES        UINT64_C(0x0101010101010101)
+#define HIGHS       UINT64_C(0x8080808080808080)
+
+/* The high bit of each byte of w that needs_escape[] flags: >= 0x80,
+ * < 0x20, 0x7f, '.' or '\'.  Each test works on 7-bit bytes, so no sum
+ * carries into the next byte. */
+static inline uint64_t swar_escapes(uint64_t w)
+{
+    uint64_t x = w & ~HIGHS;
+    uint64_t ctl = ~(x + 0x60 * ONES); /* x < 0x20 */
+    uint64_t del = x + ONES;           /* x == 0x7f */
+    uint64_t dot = ~((x ^ '.' * ONES) + 0x7f * ONES);
+    uint64_t bsl = ~((x ^ '\\' * ONES) + 0x7f * ONES);
+    return (w | ctl | del | dot | bsl) & HIGHS;
+}
+#else
+#define SWAR_LABELS 0
+#endif
+
+#if SWAR_LABELS
+static inline uint64_t load64(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+static inline void store64(void *p, uint64_t w)
+{
+    memcpy(p, &w, sizeof(w));
+}
+
+/* The common name, fast: labels without compression and without a byte to
+ * escape, so the text is the wire bytes after the first length octet with
+ * '.' for the other length octets.  One walk over the length octets, then
+ * the bytes are copied and checked a word at a time.  Returns false,
+ * having decided nothing, on anything else (read_name's general loop then
+ * renders the name or finds the error). */
+static bool read_plain_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
+                            size_t *out_len, struct name_marks *mk)
+{
+    /* The text is shorter than the wire name, plus a word of slack. */
+    if (outsz < DNS_NAME_WIRE_MAX + 8)
+        return false;
+    size_t start = *off, pos = start;
+    uint8_t seps[DNS_NAME_WIRE_MAX / 2]; /* text offsets of the separators */
+    unsigned n = 0;
+    for (;;) {
+        if (pos >= len)
+            return false;
+        unsigned b = msg[pos];
+        if (b == 0)
+            break;
+        if (b > 63)
+            return false; /* pointer or reserved label type */
+        if (pos != start)
+            seps[n++] = (uint8_t)(pos - start - 1);
+        pos += b + 1;
+        /* With the root octet, the wire name must fit 255 bytes. */
+        if (pos - start + 1 > DNS_NAME_WIRE_MAX)
+            return false;
+    }
+    size_t tl = pos == start ? 0 : pos - start - 1;
+    const uint8_t *src = msg + start + 1;
+    size_t i = 0;
+    for (; i + 8 <= tl; i += 8)
+        store64(out + i, load64(src + i));
+    if (i < tl) {
+        /* The tail: a whole word when the message has it (pos < len, so
+         * the root octet at least follows), else byte by byte. */
+        if (start + 1 + i + 8 <= len) {
+            store64(out + i, load64(src + i));
+        } else {
+            for (size_t j = i; j < tl; j++)
+                out[j] = (char)src[j];
+        }
+    }
+    store64(out + tl, 0); /* the NUL, and defined bytes to the next word */
+    /* A length octet may look like a byte to escape: check the labels
+     * with a harmless letter in its place, then put the '.' there. */
+    for (unsigned k = 0; k < n; k++)
+        out[seps[k]] = 'a';
+    for (i = 0; i < tl; i += 8) {
+        uint64_t bad = swar_escapes(load64(out + i));
+        if (tl - i < 8)
+            bad &= (UINT64_C(1) << ((tl - i) * 8)) - 1;
+        if (bad != 0)
+            return false;
+    }
+    for (unsigned k = 0; k < n; k++)
+        out[seps[k]] = '.';
+    if (out_len != NULL)
+        *out_len = tl;
+    *off = pos + 1;
+    if (mk != NULL) {
+        mk->escaped = false;
+        mk->nseps = (uint8_t)(n < 3 ? n : 3);
+        mk->seps[0] = mk->seps[1] = mk->seps[2] = 0;
+        for (unsigned k = 0; k < mk->nseps; k++)
+            mk->seps[2 - k] = seps[n - 1 - k];
+    }
+    return true;
+}
+#endif
+
 /* dns_parse_name without the argument checks; may leave out unterminated
  * on error. */
 static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
-                     size_t *out_len)
+                     size_t *out_len, struct name_marks *mk)
 {
+#if SWAR_LABELS
+    if (read_plain_name(msg, len, off, out, outsz, out_len, mk))
+        return DNS_OK;
+#endif
     size_t pos = *off;
     size_t after = 0; /* where the name ends in its original position */
     bool jumped = false;
     unsigned pointers = 0;
     size_t wire = 0; /* label bytes so far, length octets included */
     size_t text = 0;
+    struct name_marks m = {{0, 0, 0}, 0, false};
 
     for (;;) {
         if (pos >= len)
@@ -137,24 +257,33 @@ static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, siz
         if (text > 0) {
             if (outsz - text <= 1)
                 return DNS_ERR_NAME_LEN;
+            m.seps[0] = m.seps[1];
+            m.seps[1] = m.seps[2];
+            m.seps[2] = (uint16_t)text;
+            m.nseps += m.nseps < 3;
             out[text++] = '.';
         }
         const uint8_t *label = msg + pos + 1;
         if (outsz - text > (size_t)b * 4 + 1) {
             /* Room for the worst case: no per-byte bounds checks. */
             char *o = out + text;
-            for (size_t i = 0; i < b; i++) {
+            size_t i = 0;
+            for (; i < b; i++) {
                 uint8_t c = label[i];
-                if (!needs_escape[c])
+                if (!needs_escape[c]) {
                     *o++ = (char)c;
-                else
+                } else {
                     o += render_byte(o, c);
+                    m.escaped = true;
+                }
             }
             text = (size_t)(o - out);
         } else {
-            for (size_t i = 0; i < b; i++)
+            for (size_t i = 0; i < b; i++) {
+                m.escaped |= needs_escape[label[i]];
                 if (!put_label_byte(out, outsz, &text, label[i]))
                     return DNS_ERR_NAME_LEN;
+            }
         }
         pos += 1u + b;
     }
@@ -162,6 +291,8 @@ static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out, siz
     if (out_len != NULL)
         *out_len = text;
     *off = after;
+    if (mk != NULL)
+        *mk = m;
     return DNS_OK;
 }
 
@@ -170,7 +301,7 @@ int dns_parse_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_
 {
     if (msg == NULL || off == NULL || out == NULL || outsz == 0)
         return DNS_ERR_SHORT;
-    int rc = read_name(msg, len, off, out, outsz, out_len);
+    int rc = read_name(msg, len, off, out, outsz, out_len, NULL);
     /* A caller that prints the name despite the error sees "", not junk. */
     if (rc != DNS_OK)
         out[0] = '\0';
@@ -219,12 +350,26 @@ int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q)
     int rc = dns_parse_header(msg, len, &h);
     if (rc != DNS_OK)
         return rc;
-    if (h.qdcount == 0)
+    return dns_parse_question_hdr(msg, len, &h, q);
+}
+
+int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_header *h,
+                           struct dns_question *q)
+{
+    if (msg == NULL || len < DNS_HEADER_LEN)
+        return DNS_ERR_SHORT;
+    if (h->qdcount == 0)
         return DNS_ERR_NO_QUESTION;
     size_t off = DNS_HEADER_LEN;
-    rc = dns_parse_name(msg, len, &off, q->name, sizeof(q->name), &q->name_len);
-    if (rc != DNS_OK)
+    struct name_marks mk;
+    int rc = read_name(msg, len, &off, q->name, sizeof(q->name), &q->name_len, &mk);
+    if (rc != DNS_OK) {
+        q->name[0] = '\0'; /* as dns_parse_name leaves it */
         return rc;
+    }
+    memcpy(q->seps, mk.seps, sizeof(q->seps));
+    q->nseps = mk.nseps;
+    q->escaped = mk.escaped;
     if (len - off < 4)
         return DNS_ERR_SHORT;
     q->qtype = rd16(msg + off);

@@ -55,6 +55,15 @@ struct dns_question {
     uint16_t qtype;
     uint16_t qclass;
     size_t end; /* offset just past the question */
+    /* Where the name's last label separators are, so that callers cutting
+     * it at label boundaries need not scan it again: seps[2] is the
+     * offset in name of the last '.' written between labels, seps[1] the
+     * one before, seps[0] the one before that; nseps (up to 3) of them
+     * are valid, the newest last.  Only when escaped is false: an escaped
+     * byte ("\." among others) may put more '.' in the text. */
+    uint16_t seps[3];
+    uint8_t nseps;
+    bool escaped;
 };
 
 struct dns_edns {
@@ -81,6 +90,9 @@ int dns_parse_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_
 
 /* The first question (requires qdcount >= 1). */
 int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q);
+/* The same, for a caller that already parsed the header h of msg. */
+int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_header *h,
+                           struct dns_question *q);
 
 /* Skip every question and answer/authority record, then find the OPT record
  * in the additional section.  0 with e->present false when there is none. */

@@ -56,21 +56,19 @@ int64_t metric_bucket_length(const void *bucket, int64_t now_sec)
     return now_sec > h->period.start_sec ? now_sec - h->period.start_sec : 0;
 }
 
-void metric_bucket_merge(const struct metric_table *t, void *dst, const void *src, int64_t now_sec)
+static bool starts_before(const struct period *a, const struct period *b)
+{
+    return a->start_sec < b->start_sec ||
+           (a->start_sec == b->start_sec && a->start_nsec < b->start_nsec);
+}
+
+/* The metrics and health of src into dst: parallel for shares of the same
+ * period (only rates differ). */
+static void merge_metrics(const struct metric_table *t, void *dst, const void *src, bool parallel)
 {
     struct bucket_hdr *dh = dst;
     const struct bucket_hdr *sh = src;
-    int64_t dlen = metric_bucket_length(dst, now_sec);
-    int64_t slen = metric_bucket_length(src, now_sec);
 
-    if (sh->period.start_sec < dh->period.start_sec ||
-        (sh->period.start_sec == dh->period.start_sec &&
-         sh->period.start_nsec < dh->period.start_nsec)) {
-        dh->period.start_sec = sh->period.start_sec;
-        dh->period.start_nsec = sh->period.start_nsec;
-    }
-    dh->period.length = dlen + slen;
-    dh->period.merged = 1;
     dh->events += sh->events;
     for (size_t i = 0; i < bucket_health_count; i++)
         *(uint64_t *)AT(&dh->health, &bucket_health_metrics[i]) +=
@@ -92,10 +90,54 @@ void metric_bucket_merge(const struct metric_table *t, void *dst, const void *sr
             quantile_merge((struct quantile *)AT(dst, d), (const struct quantile *)CAT(src, d));
             break;
         case METRIC_RATE:
-            rate_merge((struct rate *)AT(dst, d), (const struct rate *)CAT(src, d));
+            if (parallel)
+                rate_merge_parallel((struct rate *)AT(dst, d), (const struct rate *)CAT(src, d));
+            else
+                rate_merge((struct rate *)AT(dst, d), (const struct rate *)CAT(src, d));
             break;
         }
     }
+}
+
+void metric_bucket_merge(const struct metric_table *t, void *dst, const void *src, int64_t now_sec)
+{
+    struct bucket_hdr *dh = dst;
+    const struct bucket_hdr *sh = src;
+    int64_t dlen = metric_bucket_length(dst, now_sec);
+    int64_t slen = metric_bucket_length(src, now_sec);
+
+    if (starts_before(&sh->period, &dh->period)) {
+        dh->period.start_sec = sh->period.start_sec;
+        dh->period.start_nsec = sh->period.start_nsec;
+    }
+    dh->period.length = dlen + slen;
+    dh->period.merged = 1;
+    merge_metrics(t, dst, src, false);
+}
+
+void metric_bucket_merge_parallel(const struct metric_table *t, void *dst, const void *src)
+{
+    struct period *d = &((struct bucket_hdr *)dst)->period;
+    const struct period *s = &((const struct bucket_hdr *)src)->period;
+
+    if (starts_before(s, d)) {
+        d->start_sec = s->start_sec;
+        d->start_nsec = s->start_nsec;
+    }
+    /* Closed when every share is; then it ends with the last one. */
+    if (d->closed && s->closed) {
+        if (s->end_sec > d->end_sec || (s->end_sec == d->end_sec && s->end_nsec > d->end_nsec)) {
+            d->end_sec = s->end_sec;
+            d->end_nsec = s->end_nsec;
+        }
+        d->length = d->end_sec - d->start_sec;
+    } else {
+        d->closed = 0;
+    }
+    if (s->merged && s->length > d->length)
+        d->length = s->length;
+    d->merged |= s->merged;
+    merge_metrics(t, dst, src, true);
 }
 
 cJSON *json_add_u64(cJSON *obj, const char *key, uint64_t v)

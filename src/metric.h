@@ -115,6 +115,10 @@ int64_t metric_bucket_length(const void *bucket, int64_t now_sec);
 /* dst += src.  dst must have been opened or merged into before; the period
  * becomes the union: earliest start, summed lengths (SPEC 3.1). */
 void metric_bucket_merge(const struct metric_table *t, void *dst, const void *src, int64_t now_sec);
+/* dst += src where both count a share of the same period (a tap's workers):
+ * the period is the union, closed only when both are; counters and
+ * sketches merge as above, rates by rate_merge_parallel. */
+void metric_bucket_merge_parallel(const struct metric_table *t, void *dst, const void *src);
 
 struct render_opts {
     int64_t now_sec; /* clock for a live bucket's length */

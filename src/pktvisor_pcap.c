@@ -50,6 +50,8 @@ static const char usage_text[] =
     "  --dns-only-rcode N           DNS handler: keep only messages with RCODE N (0, 2, 3 or 5)\n"
     "  --dns-only-qname-suffix S    DNS handler: keep only names ending with S (comma separated)\n"
     "  --dns-only-qname NAME        DNS handler: keep only these names (comma separated)\n"
+    "  --handlers LIST       Run only these handlers (comma separated among net, dns, dhcp)\n"
+    "                        [default: net,dns,dhcp]\n"
     "  -v                    Verbose log output\n"
     "  -h --help             Show this screen\n"
     "  --version             Show version\n";
@@ -106,6 +108,9 @@ struct options {
     size_t dns_nopts;
     const char *suffix_list[64];
     const char *name_list[64];
+    /* --handlers (our extension): the modules to run, in output order. */
+    const char *modules[3];
+    size_t nmodules;
 };
 
 /* Split a comma-separated value into v (the string is modified). */
@@ -130,6 +135,30 @@ static void add_dns_opt(struct options *o, struct handler_opt opt)
     o->dns_opts[o->dns_nopts++] = opt;
 }
 
+/* --handlers LIST: known names only, each once; kept in the default order
+ * so that the document does not depend on how the list was written. */
+static void parse_handlers(char *s, struct options *o)
+{
+    static const char *const known[] = {"net", "dns", "dhcp"};
+    bool want[3] = {false, false, false};
+    const char *v[8];
+    size_t n = split_list(s, v, 8, "--handlers");
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < 3 && strcmp(v[i], known[k]) != 0)
+            k++;
+        if (k == 3)
+            die("--handlers: unknown handler: %s (known: net, dns, dhcp)", v[i]);
+        want[k] = true;
+    }
+    o->nmodules = 0;
+    for (size_t k = 0; k < 3; k++)
+        if (want[k])
+            o->modules[o->nmodules++] = known[k];
+    if (o->nmodules == 0)
+        die("--handlers: no handler named");
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
     enum {
@@ -142,6 +171,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         OPT_RCODE,
         OPT_SUFFIX,
         OPT_QNAME,
+        OPT_HANDLERS,
     };
     static const struct option longopts[] = {
         {"max-deep-sample", required_argument, NULL, OPT_DEEP},
@@ -154,9 +184,15 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"dns-only-rcode", required_argument, NULL, OPT_RCODE},
         {"dns-only-qname-suffix", required_argument, NULL, OPT_SUFFIX},
         {"dns-only-qname", required_argument, NULL, OPT_QNAME},
+        {"handlers", required_argument, NULL, OPT_HANDLERS},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.deep_sample = 100, .periods = 5, .bpf = "", .hostspec = ""};
+    *o = (struct options){.deep_sample = 100,
+                          .periods = 5,
+                          .bpf = "",
+                          .hostspec = "",
+                          .modules = {"net", "dns", "dhcp"},
+                          .nmodules = 3};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":b:H:vh", longopts, NULL)) != -1) {
@@ -215,6 +251,9 @@ static void parse_options(int argc, char **argv, struct options *o)
                        .key = "only_qname", .type = HOPT_LIST, .list = o->name_list, .nlist = n});
             break;
         }
+        case OPT_HANDLERS:
+            parse_handlers(optarg, o);
+            break;
         case ':': {
             char msg[128];
             snprintf(msg, sizeof(msg), "option %s requires an argument", argv[optind - 1]);
@@ -394,9 +433,9 @@ int main(int argc, char **argv)
         .geo_asn = asn,
     };
     /* SPEC 1.2: net, dns and dhcp; the pcap stats handler has nothing to
-     * report for a file. */
-    static const char *const modules[] = {"net", "dns", "dhcp"};
-    for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+     * report for a file.  --handlers may choose fewer. */
+    const char *const *modules = o.modules;
+    for (size_t i = 0; i < o.nmodules; i++) {
         char name[64];
         snprintf(name, sizeof(name), "default-%s", modules[i]);
         bool dns = strcmp(modules[i], "dns") == 0;

@@ -502,7 +502,8 @@ int main(int argc, char **argv)
         log_info("children run as %s (uid %ld)%s%s", a.user.name, (long)a.user.uid,
                  o->chroot[0] != '\0' ? " in " : "", o->chroot);
     } else {
-        log_warnx("not started as root: the children keep uid %ld and are not confined",
+        log_warnx("not started as root: the children keep uid %ld, without chroot; only "
+                  "their system call filters confine them",
                   (long)geteuid());
     }
 

@@ -66,7 +66,9 @@ struct proc_msg_instance {
     char type[16];
     char tap[64];
     uint32_t num_periods;
-    uint32_t live; /* the tap captures live: rates show "live" */
+    uint32_t live;     /* the tap captures live: rates show "live" */
+    uint32_t worker;   /* of its tap's workers; the HTTP worker merges them */
+    uint32_t nworkers; /* 1: a tap without workers */
 };
 
 struct proc_msg_start {

@@ -22,6 +22,9 @@
 
 #define RATE_MAX_GAP 3600
 
+/* Complete seconds a rate also keeps one by one: a minute's bucket. */
+#define RATE_SECONDS 64
+
 struct rate {
     int64_t cur_sec; /* second being counted; valid when started */
     uint64_t cur_count;
@@ -29,6 +32,12 @@ struct rate {
     uint32_t started; /* 0 idle, 1 counting, 2 closed */
     uint32_t reserved;
     struct quantile q; /* one sample per complete second */
+    /* The complete seconds in order from first_sec, while there are at most
+     * RATE_SECONDS of them (nsecs counts them all): what lets shares of
+     * the same seconds (a tap's workers) merge exactly. */
+    int64_t first_sec;
+    uint64_t nsecs;
+    uint64_t secs[RATE_SECONDS];
 };
 
 void rate_init(struct rate *r);
@@ -43,5 +52,25 @@ void rate_close(struct rate *r, int64_t end_sec);
 /* Merge the samples; the clock, current count and live come from the rate
  * with the later current second (summed when both are at the same one). */
 void rate_merge(struct rate *dst, const struct rate *src);
+/* Merge a rate counted over the same seconds from another share of the
+ * traffic (a tap's workers): the events of a second are the sum of the
+ * shares.  Exact (the seconds summed one by one) while both span at most
+ * RATE_SECONDS, which a minute's bucket does; beyond that the sketches
+ * keep no seconds, only their distribution, and the samples are summed
+ * rank by rank (busiest with busiest: exact when the shares rise and fall
+ * together, else an upper bound of the high quantiles; at most 256 kept). */
+void rate_merge_parallel(struct rate *dst, const struct rate *src);
+
+/* rate_add with its common case inline, for the packet path: an event in
+ * the second being counted (started == 1) only adds to the count. */
+static inline void rate_count(struct rate *r, int64_t sec, uint64_t n)
+{
+    if (r->started == 1 && sec <= r->cur_sec) {
+        uint64_t c = r->cur_count + n;
+        r->cur_count = c < n ? UINT64_MAX : c;
+        return;
+    }
+    rate_add(r, sec, n);
+}
 
 #endif

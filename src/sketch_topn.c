@@ -15,13 +15,14 @@
 
 #define COUNT_BITS 56
 #define COUNT_MASK ((UINT64_C(1) << COUNT_BITS) - 1)
+#define HAS_TEXT   (UINT64_C(1) << 63)
 #define SLOT_MASK  (TOPN_SLOTS - 1)
 /* Stand-in for hash 0, which marks an empty map slot. */
 #define ZERO_KEY UINT64_C(0xd6e8feb86659fd93)
 /* No text slot: 0 in the top byte; otherwise slot index + 1. */
 #define NO_TEXT (-1)
 
-_Static_assert(TOPN_TEXT_SLOTS < 255, "text slot index must fit the counter's top byte");
+_Static_assert(TOPN_TEXT_SLOTS < 127, "text slot index must fit 7 bits of the counter's top byte");
 _Static_assert(TOPN_MAX_ACTIVE < TOPN_SLOTS, "the map needs an empty slot to stop probes");
 _Static_assert(TOPN_TEXT_MAX <= 255, "text length is a uint8_t");
 
@@ -49,7 +50,7 @@ static inline uint64_t count_of(uint64_t c)
 
 static inline int text_slot_of(uint64_t c)
 {
-    return (int)(c >> COUNT_BITS) - 1;
+    return (int)((c >> COUNT_BITS) & 0x7f) - 1;
 }
 
 /* Index of key, or of the empty slot where it would go; *found tells. */
@@ -74,6 +75,7 @@ void topn_init(struct topn *t)
 static void free_text(struct topn *t, int s)
 {
     memset(&t->texts[s], 0, sizeof(t->texts[s]));
+    t->text_est[s] = 0;
     t->text_used--;
 }
 
@@ -122,8 +124,9 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
 }
 
 /* Subtract the median count from every counter, drop those reaching zero,
- * and move the median into offset: estimates of survivors are unchanged. */
-static void purge(struct topn *t)
+ * and move the median into offset: estimates of survivors are unchanged.
+ * Cold and out of line: add_key's per-packet path stays small. */
+static __attribute__((noinline, cold)) void purge(struct topn *t)
 {
     uint64_t m = select_count(t, t->active / 2);
 
@@ -174,10 +177,10 @@ static void purge(struct topn *t)
 static int min_text_slot(const struct topn *t, uint64_t *min)
 {
     int best = 0;
-    uint64_t bv = t->texts[0].estimate;
+    uint64_t bv = t->text_est[0];
     for (int s = 1; s < TOPN_TEXT_SLOTS; s++) {
-        if (t->texts[s].estimate < bv) {
-            bv = t->texts[s].estimate;
+        if (t->text_est[s] < bv) {
+            bv = t->text_est[s];
             best = s;
         }
     }
@@ -187,7 +190,7 @@ static int min_text_slot(const struct topn *t, uint64_t *min)
 
 /* Give the item at map index i a text slot if its estimate now ranks among
  * the TOPN_TEXT_SLOTS highest.  Returns the slot or NO_TEXT. */
-static int claim_text(struct topn *t, uint32_t i, uint64_t est)
+static __attribute__((noinline)) int claim_text(struct topn *t, uint32_t i, uint64_t est)
 {
     int s;
     if (t->text_used < TOPN_TEXT_SLOTS) {
@@ -212,7 +215,7 @@ static int claim_text(struct topn *t, uint32_t i, uint64_t est)
     }
     struct topn_text *x = &t->texts[s];
     x->hash = t->slots[i].key;
-    x->estimate = est;
+    t->text_est[s] = est;
     x->has_text = 0;
     x->len = 0;
     t->slots[i].count = count_of(t->slots[i].count) | ((uint64_t)(s + 1) << COUNT_BITS);
@@ -221,12 +224,12 @@ static int claim_text(struct topn *t, uint32_t i, uint64_t est)
 
 /* Count weight for key (already fixed); returns the item's text slot when
  * its text is wanted, else NO_TEXT. */
-static int add_key(struct topn *t, uint64_t key, uint64_t weight)
+static inline int add_key(struct topn *t, uint64_t key, uint64_t weight)
 {
     bool found;
     uint32_t i = probe(t, key, &found);
     if (!found) {
-        if (t->active >= TOPN_MAX_ACTIVE) {
+        if (__builtin_expect(t->active >= TOPN_MAX_ACTIVE, 0)) {
             purge(t);
             i = probe(t, key, &found);
         }
@@ -236,16 +239,20 @@ static int add_key(struct topn *t, uint64_t key, uint64_t weight)
     }
     uint64_t c = t->slots[i].count;
     uint64_t cnt = count_of(c) + weight;
-    if (cnt > COUNT_MASK || cnt < weight)
+    if (__builtin_expect(cnt > COUNT_MASK || cnt < weight, 0))
         cnt = COUNT_MASK;
     t->slots[i].count = (c & ~COUNT_MASK) | cnt;
     uint64_t est = sat_add(cnt, t->offset);
 
     int s = text_slot_of(c);
     if (s != NO_TEXT) {
-        t->texts[s].estimate = est;
-        return t->texts[s].has_text ? NO_TEXT : s;
+        t->text_est[s] = est;
+        return (c & HAS_TEXT) ? NO_TEXT : s;
     }
+    /* The common miss: the text table is full of larger items (the same
+     * test claim_text starts with, without the call). */
+    if (t->text_used >= TOPN_TEXT_SLOTS && est <= t->text_min)
+        return NO_TEXT;
     return claim_text(t, i, est);
 }
 
@@ -275,8 +282,10 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
         return;
     int s = text_slot_of(t->slots[i].count);
     /* Only reportable items keep text. */
-    if (s != NO_TEXT)
+    if (s != NO_TEXT) {
         store_text(&t->texts[s], text, len);
+        t->slots[i].count |= HAS_TEXT;
+    }
 }
 
 void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len, uint64_t weight)
@@ -289,7 +298,7 @@ void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight
 {
     if (len > TOPN_TEXT_MAX)
         len = TOPN_TEXT_MAX;
-    topn_add_keyed(t, hash64(text, len, HASH_SEED), text, len, weight);
+    topn_add_keyed(t, hash_key(text, len), text, len, weight);
 }
 
 uint64_t topn_estimate(const struct topn *t, uint64_t h)
@@ -310,7 +319,7 @@ static void merge_self(struct topn *t)
         t->slots[i].count = (t->slots[i].count & ~COUNT_MASK) | c;
     }
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++)
-        t->texts[s].estimate = sat_add(t->texts[s].estimate, t->texts[s].estimate);
+        t->text_est[s] = sat_add(t->text_est[s], t->text_est[s]);
     t->text_min = sat_add(t->text_min, t->text_min);
     t->offset = sat_add(t->offset, t->offset);
     t->total_weight = sat_add(t->total_weight, t->total_weight);
@@ -329,7 +338,7 @@ void topn_merge(struct topn *dst, const struct topn *src)
     dst->total_weight = sat_add(dst->total_weight, src->total_weight);
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {
         if (dst->texts[s].hash)
-            dst->texts[s].estimate = sat_add(dst->texts[s].estimate, src->offset);
+            dst->text_est[s] = sat_add(dst->text_est[s], src->offset);
     }
     dst->text_min = sat_add(dst->text_min, src->offset);
 
@@ -354,26 +363,32 @@ void topn_merge(struct topn *dst, const struct topn *src)
             else if (src->texts[j].hash == x->hash && src->texts[j].has_text)
                 from = &src->texts[j];
         }
-        if (from)
+        if (from) {
             store_text(x, from->text, from->len);
+            bool found;
+            uint32_t i = probe(dst, x->hash, &found);
+            if (found)
+                dst->slots[i].count |= HAS_TEXT;
+        }
     }
 }
 
 /* Report order: estimate descending, then text ascending. */
-static bool ranks_before(const struct topn_text *a, const struct topn_text *b)
+static bool ranks_before(const struct topn *t, int a, int b)
 {
-    if (a->estimate != b->estimate)
-        return a->estimate > b->estimate;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = n ? memcmp(a->text, b->text, n) : 0;
+    if (t->text_est[a] != t->text_est[b])
+        return t->text_est[a] > t->text_est[b];
+    const struct topn_text *x = &t->texts[a], *y = &t->texts[b];
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->text, y->text, n) : 0;
     if (c != 0)
         return c < 0;
-    return a->len < b->len;
+    return x->len < y->len;
 }
 
 size_t topn_report(const struct topn *t, struct topn_item out[TOPN_REPORT])
 {
-    const struct topn_text *best[TOPN_REPORT];
+    int best[TOPN_REPORT];
     size_t n = 0;
 
     /* Insertion into a short sorted list: at most 64 candidates. */
@@ -381,19 +396,19 @@ size_t topn_report(const struct topn *t, struct topn_item out[TOPN_REPORT])
         const struct topn_text *x = &t->texts[s];
         if (x->hash == 0 || !x->has_text)
             continue;
-        if (n == TOPN_REPORT && !ranks_before(x, best[n - 1]))
+        if (n == TOPN_REPORT && !ranks_before(t, s, best[n - 1]))
             continue;
         size_t j = n < TOPN_REPORT ? n++ : n - 1;
-        while (j > 0 && ranks_before(x, best[j - 1])) {
+        while (j > 0 && ranks_before(t, s, best[j - 1])) {
             best[j] = best[j - 1];
             j--;
         }
-        best[j] = x;
+        best[j] = s;
     }
     for (size_t i = 0; i < n; i++) {
-        out[i].estimate = best[i]->estimate;
-        out[i].text = best[i]->text;
-        out[i].len = best[i]->len;
+        out[i].estimate = t->text_est[best[i]];
+        out[i].text = t->texts[best[i]].text;
+        out[i].len = t->texts[best[i]].len;
     }
     return n;
 }

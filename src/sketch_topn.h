@@ -35,17 +35,19 @@
 #define TOPN_REPORT     10
 
 struct topn_text {
-    uint64_t hash;     /* 0 = slot free */
-    uint64_t estimate; /* estimate when last updated */
-    uint8_t has_text;  /* topn_set_text() was called since the slot was taken */
+    uint64_t hash;    /* 0 = slot free */
+    uint8_t has_text; /* topn_set_text() was called since the slot was taken */
     uint8_t len;
     char text[TOPN_TEXT_MAX];
 };
 
 /* Key and count side by side: a lookup touches one cache line. */
 struct topn_slot {
-    uint64_t key;   /* item hash; 0 = empty (hash 0 is remapped) */
-    uint64_t count; /* low 56 bits: count; high 8: text slot + 1, 0 = none */
+    uint64_t key; /* item hash; 0 = empty (hash 0 is remapped) */
+    /* low 56 bits: count; bits 56-62: text slot + 1, 0 = none; bit 63:
+     * that text slot holds the text (its has_text, copied here so that
+     * counting an item never reads the text table). */
+    uint64_t count;
 };
 
 struct topn {
@@ -54,6 +56,9 @@ struct topn {
     uint32_t active;       /* occupied slots */
     uint32_t text_used;    /* occupied text slots */
     uint64_t text_min;     /* lower bound of the smallest estimate in texts */
+    /* Estimate of each text slot's item when last updated, apart from the
+     * texts: counting an item with text updates one of these 8 lines. */
+    uint64_t text_est[TOPN_TEXT_SLOTS];
     struct topn_slot slots[TOPN_SLOTS];
     struct topn_text texts[TOPN_TEXT_SLOTS];
 };

@@ -164,7 +164,8 @@ static _Noreturn void child_main(struct sup *s, struct proc *p, int sock, pid_t 
 static int open_capture(struct agent_input *in)
 {
     char err[PCAP_ERRBUF_SIZE + 512];
-    struct cap_source_config cc = {.iface = in->iface, .file = in->file, .bpf = in->bpf};
+    struct cap_source_config cc = {
+        .iface = in->iface, .file = in->file, .bpf = in->bpf, .fanout_group = in->fanout_group};
     in->src = cap_source_open(&cc, err, sizeof(err));
     if (in->src == NULL) {
         log_warnx("input %s: %s", in->name, err);
@@ -259,6 +260,14 @@ static void schedule_respawn(struct sup *s, struct proc *p)
     log_info("%s: respawning in %d ms", p->name, p->backoff_ms);
 }
 
+/* The rings a capture process fills: its own, or a file's workers' rings. */
+static void free_rings(struct agent_input *in)
+{
+    unsigned n = agent_input_captures(in) && in->iface == NULL ? in->nworkers : 1;
+    for (unsigned w = 0; w < n; w++)
+        ring_free(&in[w].ring);
+}
+
 static void on_exit_status(struct sup *s, struct proc *p, int status)
 {
     if (p->sock >= 0) {
@@ -274,7 +283,7 @@ static void on_exit_status(struct sup *s, struct proc *p, int status)
     if (p->removing) {
         p->state = P_REMOVED;
         if (p->role == ROLE_CAPTURE)
-            ring_free(&s->a->inputs[p->idx].ring);
+            free_rings(&s->a->inputs[p->idx]);
         return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -339,6 +348,8 @@ static int send_instance(struct sup *s, size_t i)
     snprintf(m.tap, sizeof(m.tap), "%s", ai->in->tap);
     m.num_periods = ai->num_periods;
     m.live = ai->in->iface != NULL;
+    m.worker = ai->in->worker;
+    m.nworkers = ai->in->nworkers;
     /* A read-only description of the segment: the worker can neither map
      * it writable nor mprotect its mapping to write (the memfd itself is
      * read-write, for the aggregator). */
@@ -436,7 +447,14 @@ static void on_message(struct sup *s, struct proc *p)
             int rep = privsep_report(p->pid, &st, err, sizeof(err));
             if (rep != 0 && exiting(p->pid))
                 continue; /* it finished already: its exit status tells */
-            if (rep != 0 || privsep_status_check(&st, &s->a->user, err, sizeof(err)) != 0) {
+            if (rep == 0)
+                rep = privsep_status_check(&st, &s->a->user, err, sizeof(err));
+            /* The child's own filter (seccomp.h), as the kernel sees it. */
+            if (rep == 0 && seccomp_supported() && st.seccomp != 2) {
+                snprintf(err, sizeof(err), "Seccomp %d, expected 2 (filter)", st.seccomp);
+                rep = -1;
+            }
+            if (rep != 0) {
                 log_warnx("%s (pid %ld): privilege check failed: %s", p->name, (long)p->pid, err);
                 kill(p->pid, SIGKILL);
                 begin_stop(s, 1);
@@ -584,6 +602,8 @@ static void policy_add(struct sup *s, uint32_t id, const char *text, size_t len)
         send_instance(s, i);
     }
     for (size_t i = ninputs0; i < a->ninputs; i++) {
+        if (!agent_input_captures(&a->inputs[i]))
+            continue;
         snprintf(name, sizeof(name), "capture %s", a->inputs[i].name);
         add_proc(s, ROLE_CAPTURE, i, name);
         struct proc *p = &s->procs[s->nprocs - 1];
@@ -620,16 +640,19 @@ static void policy_del_finish(struct sup *s)
         if (p->role != ROLE_CAPTURE)
             continue;
         bool read = false;
+        const struct agent_input *in = &a->inputs[p->idx];
         for (size_t k = 0; k < a->ninst && !read; k++)
-            read = !a->inst[k].removed && a->inst[k].in == &a->inputs[p->idx];
+            read = !a->inst[k].removed &&
+                   (a->inst[k].in == in ||
+                    (in->iface == NULL && agent_input_leader(a->inst[k].in) == in));
         if (read)
             continue;
         p->removing = true;
         if (p->state == P_RUNNING) {
-            kill(p->pid, SIGTERM); /* its ring goes when it has exited */
+            kill(p->pid, SIGTERM); /* its rings go when it has exited */
         } else {
             p->state = P_REMOVED;
-            ring_free(&a->inputs[p->idx].ring);
+            free_rings(&a->inputs[p->idx]);
         }
     }
     config_remove_policy(a->cfg, s->del.name);
@@ -729,6 +752,8 @@ int sup_run(struct agent *a)
     }
     add_proc(&s, ROLE_HTTPD, 0, "httpd");
     for (size_t i = 0; i < a->ninputs; i++) {
+        if (!agent_input_captures(&a->inputs[i]))
+            continue;
         snprintf(name, sizeof(name), "capture %s", a->inputs[i].name);
         add_proc(&s, ROLE_CAPTURE, i, name);
     }

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "cap_source.h"
@@ -41,6 +42,7 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
 {
     const struct config_input *ci = &p->input;
     const char *file = ci->pcap_file != NULL ? agent_absolute_path(ci->pcap_file) : NULL;
+    unsigned nworkers = ci->workers > 0 ? (unsigned)ci->workers : 1;
     bool tap_taken = false;
 
     for (size_t i = 0; i < a->ninputs; i++) {
@@ -49,8 +51,9 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
             continue; /* released: its last policy was deleted */
         tap_taken |= strcmp(in->tap, p->tap) == 0;
         /* A running capture's filter cannot change under its consumers. */
-        if (strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) && same(in->file, file) &&
-            in->replay_pps == ci->replay_pps &&
+        if (in->worker == 0 && strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) &&
+            same(in->file, file) && in->replay_pps == ci->replay_pps &&
+            in->nworkers == nworkers &&
             (!running || in->bpf[0] == '\0' || strcmp(in->bpf, policy_bpf(p)) == 0))
             return in;
     }
@@ -64,28 +67,45 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
         err_set(err, errlen, "tap '%s': give exactly one of 'iface' and 'pcap_file'", p->tap);
         return NULL;
     }
-    if (a->ninputs == AGENT_MAX_INPUTS) {
-        err_set(err, errlen, "too many inputs (at most %d)", AGENT_MAX_INPUTS);
+    if (a->ninputs + nworkers > AGENT_MAX_INPUTS) {
+        err_set(err, errlen, "too many inputs (at most %d, a worker is one)", AGENT_MAX_INPUTS);
         return NULL;
     }
-    struct agent_input *in = &a->inputs[a->ninputs++];
-    memset(in, 0, sizeof(*in));
-    in->tap = p->tap;
-    in->policy = p->name;
-    in->iface = ci->iface;
-    in->file = file;
-    in->replay_pps = ci->replay_pps;
-    in->bpf = policy_bpf(p);
-    /* Two inputs on one tap (policies overriding iface, pcap_file or, at
-     * run time, the filter) get the policy's name too. */
-    snprintf(in->name, sizeof(in->name), tap_taken ? "%s-%s" : "%s", p->tap, p->name);
-    return in;
+    struct agent_input *first = &a->inputs[a->ninputs];
+    /* Unique among this agent's groups, unlikely to meet another agent's. */
+    uint16_t group = (uint16_t)(((uint32_t)getpid() * 2654435761u >> 16) + a->ninputs);
+    for (unsigned w = 0; w < nworkers; w++) {
+        struct agent_input *in = &a->inputs[a->ninputs++];
+        memset(in, 0, sizeof(*in));
+        in->tap = p->tap;
+        in->policy = p->name;
+        in->iface = ci->iface;
+        in->file = file;
+        in->replay_pps = ci->replay_pps;
+        in->bpf = policy_bpf(p);
+        in->worker = w;
+        in->nworkers = nworkers;
+        in->fanout_group = nworkers > 1 && in->iface != NULL ? group : 0;
+        /* Two inputs on one tap (policies overriding iface, pcap_file or, at
+         * run time, the filter) get the policy's name too. */
+        int n = snprintf(in->name, sizeof(in->name), tap_taken ? "%s-%s" : "%s", p->tap, p->name);
+        if (nworkers > 1 && n > 0 && (size_t)n < sizeof(in->name))
+            snprintf(in->name + n, sizeof(in->name) - (size_t)n, "-w%u", w);
+    }
+    return first;
 }
 
 /* Open a new input once: SPEC 1.1's interface errors and BPF errors now,
  * not in a child; the addresses and the link type for the aggregators. */
 static int probe_input(struct agent_input *in, char *err, size_t errlen)
 {
+    if (in->worker > 0) { /* the same source as its worker 0, probed just before */
+        const struct agent_input *lead = agent_input_leader(in);
+        in->linktype = lead->linktype;
+        memcpy(in->iface_resolved, lead->iface_resolved, sizeof(in->iface_resolved));
+        in->iface_hosts = lead->iface_hosts;
+        return 0;
+    }
     char why[1024];
     struct cap_source_config cc = {.iface = in->iface, .file = in->file, .bpf = in->bpf};
     struct cap_source *src = cap_source_open(&cc, why, sizeof(why));
@@ -100,9 +120,12 @@ static int probe_input(struct agent_input *in, char *err, size_t errlen)
     cap_source_close(&src);
     if (rc < 0)
         return -1;
-    log_info("input %s: %s %s%s%s", in->name, in->iface != NULL ? "interface" : "file",
+    log_info("input %s: %s %s%s%s%s", in->name, in->iface != NULL ? "interface" : "file",
              in->iface != NULL ? in->iface_resolved : in->file,
-             in->bpf[0] != '\0' ? ", filter " : "", in->bpf);
+             in->bpf[0] != '\0' ? ", filter " : "", in->bpf,
+             in->nworkers > 1 ? (in->iface != NULL ? ", workers in a fanout group"
+                                                   : ", spread over the workers' rings")
+                              : "");
     return 0;
 }
 
@@ -157,9 +180,12 @@ int sup_policies_build(struct agent *a, size_t first, bool running, char *err, s
         if (in == NULL)
             goto fail;
         bool new_input = in >= &a->inputs[ninputs0];
-        for (size_t j = 0; j < p->nmodules; j++) {
-            const struct config_module *m = &p->modules[j];
-            int slot = free_slot(a, in);
+        for (size_t j = 0; j < p->nmodules * in->nworkers; j++) {
+            /* One instance per module and worker, the workers of a module
+             * next to each other. */
+            const struct config_module *m = &p->modules[j / in->nworkers];
+            struct agent_input *win = in + j % in->nworkers;
+            int slot = free_slot(a, win);
             if (a->ninst == AGENT_MAX_INSTANCES || slot < 0) {
                 err_set(err, errlen, "too many handler instances (at most %d per tap)",
                         RING_MAX_CONSUMERS);
@@ -172,7 +198,7 @@ int sup_policies_build(struct agent *a, size_t first, bool running, char *err, s
             ai->host_spec = p->input.host_spec;
             ai->mod = m;
             ai->type = handler_type_find(m->type);
-            ai->in = in;
+            ai->in = win;
             ai->slot = (unsigned)slot;
             ai->num_periods = np != NULL && np->type == HOPT_UINT ? (uint32_t)np->u : 5;
             ai->bpf = policy_bpf(p);

@@ -747,7 +747,7 @@ static int input_keys_check(const struct handler_opt *v, size_t n, char *why, si
     } known[] = {
         {"iface", HOPT_STRING},       {"host_spec", HOPT_STRING}, {"bpf", HOPT_STRING},
         {"pcap_source", HOPT_STRING}, {"pcap_file", HOPT_STRING}, {"replay_pps", HOPT_UINT},
-        {"debug", HOPT_BOOL},
+        {"debug", HOPT_BOOL},         {"workers", HOPT_UINT},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         const struct handler_opt *o = config_opt_find(v, n, known[i].key);
@@ -1007,6 +1007,9 @@ static void input_view(struct config_policy *p)
         in->replay_pps = o->u;
     if ((o = config_opt_find(v, n, "debug")) && o->type == HOPT_BOOL)
         in->debug = o->b;
+    in->workers = 1;
+    if ((o = config_opt_find(v, n, "workers")) && o->type == HOPT_UINT)
+        in->workers = o->u;
 }
 
 /* What instantiating a pcap input would refuse, on the merged config. */
@@ -1031,6 +1034,10 @@ static int input_usable(const struct config_policy *p, char *why, size_t whylen)
     }
     if (config_opt_find(p->input_config, p->ninput_config, "replay_pps") && !file) {
         err_set(why, whylen, "config key 'replay_pps' requires 'pcap_file'");
+        return -1;
+    }
+    if (in->workers < 1 || in->workers > CONFIG_WORKERS_MAX) {
+        err_set(why, whylen, "config key 'workers' must be between 1 and %d", CONFIG_WORKERS_MAX);
         return -1;
     }
     return 0;

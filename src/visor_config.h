@@ -46,9 +46,9 @@
  * pktvisor 3.3; "mock" needs no config keys, what it generates is the
  * input's business).  Known pcap keys are type-checked: iface, host_spec,
  * bpf, pcap_file (strings), pcap_source (libpcap|af_packet|mock),
- * replay_pps (unsigned, only with pcap_file), debug (bool); other keys pass
- * through.  A pcap input needs exactly one of iface and pcap_file, unless
- * pcap_source is mock.
+ * replay_pps (unsigned, only with pcap_file), debug (bool), workers
+ * (ours: 1..CONFIG_WORKERS_MAX capture workers); other keys pass through.  A pcap input needs
+ * exactly one of iface and pcap_file, unless pcap_source is mock.
  *
  * Ownership and lifetime: a struct visor_config and every string and array
  * reachable from it are owned by that struct and live until config_free(),
@@ -77,6 +77,7 @@
 #define CONFIG_PERIODS_DEFAULT     5
 #define CONFIG_PERIODS_MAX         10
 #define CONFIG_DEEP_SAMPLE_DEFAULT 100
+#define CONFIG_WORKERS_MAX         8 /* a tap's capture workers */
 
 enum config_format { CONFIG_FORMAT_AUTO, CONFIG_FORMAT_YAML, CONFIG_FORMAT_LIBCONFIG };
 
@@ -95,6 +96,7 @@ struct config_input {
     const char *pcap_source; /* libpcap | af_packet | mock */
     const char *pcap_file;
     uint64_t replay_pps;
+    uint64_t workers; /* capture workers (ours): 1..CONFIG_WORKERS_MAX, default 1 */
     bool debug;
 };
 

@@ -85,6 +85,15 @@ post created "$tmp/p1.yaml"
 expect created 200 '"extra"'
 grep -q '"extra-dns_google"' "$tmp/created.out" && ok "created: policy info names its handlers" ||
     notok "created: no extra-dns_google in $(cat "$tmp/created.out")"
+# The HTTP worker knows the created policy's configuration as the
+# supervisor does: the input (its tap's config) and each module's filter.
+python3 - "$tmp/created.out" <<'EOP' && ok "created: policy info shows its input and module config" ||
+import json, sys
+d = json.load(open(sys.argv[1]))["extra"]
+assert d["input"]["t-extra"]["module"]["config"]["replay_pps"] > 0, d
+assert d["modules"]["extra-dns_google"]["module"]["config"]["only_qname_suffix"] == [".google.com"], d
+EOP
+    notok "created: policy info without its configuration: $(cat "$tmp/created.out")"
 sleep 0.5
 code=$(curl -s -m 5 -o "$tmp/w.out" -w '%{http_code}' "$URL/api/v1/policies/extra/metrics/window/2")
 expect w 200 '"extra-net"'

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The least privilege of pktvisord's children (HACKING.md, Processes), seen
 # through contrib/privilege-audit and /proc: every child of the supervisor
-# runs with non-root ids, no capability in any set, no_new_privs, the empty
-# chroot as its root, and holds only the descriptors its role needs:
+# runs with non-root ids, no capability in any set, no_new_privs, its
+# role's seccomp filter (Seccomp 2, exactly one filter more than the
+# supervisor, which runs none of its own), the empty chroot as its root,
+# and holds only the descriptors its role needs:
 #   capture:    its capture file, the log pipe, its control socket,
 #               /dev/null, stderr;
 #   aggregator: the log pipe, its control socket, /dev/null, stderr, no file
@@ -115,6 +117,14 @@ sup_err=$(readlink "/proc/$sup/fd/2")
 # the log pipe: the one pipe the supervisor holds both ends of
 logpipe=$(for f in /proc/"$sup"/fd/*; do readlink "$f"; done | grep '^pipe:' | sort | uniq -d | head -1)
 
+# The supervisor installs no filter: it has what this script has (0 here,
+# unless the test itself runs confined, e.g. in a container).
+sup_secc=$(field "$sup" Seccomp) sup_filters=$(field "$sup" Seccomp_filters)
+if [ "$sup_secc" = "$(field $$ Seccomp)" ] && [ "$sup_filters" = "$(field $$ Seccomp_filters)" ]; then
+    ok "supervisor: Seccomp $sup_secc, $sup_filters filters (as this shell: none of its own)"
+else
+    notok "supervisor: Seccomp $sup_secc, filters $sup_filters; this shell: $(field $$ Seccomp), $(field $$ Seccomp_filters)"
+fi
 kids=$(pgrep -P "$sup")
 nk=$(echo "$kids" | grep -c .)
 [ "$nk" -eq 4 ] && ok "4 children" || notok "$nk children, expected 4"
@@ -134,10 +144,14 @@ for k in $kids; do
         [ "$v" = 0000000000000000 ] || errs="$errs $c=$v"
     done
     [ "$(field "$k" NoNewPrivs)" = 1 ] || errs="$errs NoNewPrivs=$(field "$k" NoNewPrivs)"
+    # its role's filter (src/seccomp.h): one more than the supervisor's
+    [ "$(field "$k" Seccomp)" = 2 ] || errs="$errs Seccomp=$(field "$k" Seccomp)"
+    [ "$(field "$k" Seccomp_filters)" = $((${sup_filters:-0} + 1)) ] ||
+        errs="$errs Seccomp_filters=$(field "$k" Seccomp_filters)"
     r=$(readlink "/proc/$k/root")
     [ "$r" = "$CHROOT" ] || errs="$errs root=$r"
     if [ -z "$errs" ]; then
-        ok "$role: ids $(field "$k" Uid | cut -d' ' -f1)/$(field "$k" Gid | cut -d' ' -f1) x4, capabilities 0, NoNewPrivs 1, root $CHROOT"
+        ok "$role: ids $(field "$k" Uid | cut -d' ' -f1)/$(field "$k" Gid | cut -d' ' -f1) x4, capabilities 0, NoNewPrivs 1, Seccomp 2 (1 filter), root $CHROOT"
     else
         notok "$role:$errs"
     fi

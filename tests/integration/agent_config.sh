@@ -180,13 +180,25 @@ print("ok")
 EOF
 
 # wait_window TAG POLICY INSTANCE=KEY...: polls (10 s) the policy's
-# window/2 until check.py accepts it; the document is left in $tmp/TAG.json.
+# window/2 until every instance's aggregator logged "finished" (the file
+# is all counted, also by the slower dns instances) and check.py accepts
+# it; the document is left in $tmp/TAG.json.
 wait_window() {
     tag=$1 pol=$2
     shift 2
     i=0
     res=""
     while [ $i -lt 50 ]; do
+        done_all=1
+        for inst in "$@"; do
+            grep -qF "aggregator ${inst%%=*}: finished" "$tmp/$tag.err" || done_all=0
+        done
+        if [ $done_all -eq 0 ]; then
+            res="not every aggregator finished"
+            sleep 0.2
+            i=$((i + 1))
+            continue
+        fi
         curl -s -m 5 -o "$tmp/$tag.json" "http://127.0.0.1:$PORT_RUN/api/v1/policies/$pol/metrics/window/2"
         res=$(python3 "$tmp/check.py" "$tmp/$tag.json" "$pol" $REPLAY_FRAMES "$@")
         [ "$res" = ok ] && break

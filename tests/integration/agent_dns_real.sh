@@ -26,6 +26,12 @@
 # TCP messages in flight when an aggregator dies are lost by design (TCP
 # reassembly buffers do not survive a restart), so the chaos run uses UDP.
 #
+# With WORKERS=N (agent_workers.sh) the agent reads the veth with a tap of
+# `workers: N`: N capture processes in a PACKET_FANOUT group, each with its
+# aggregators, merged by the HTTP worker; dnsperf then uses 8 sockets (8
+# flows for the kernel's hash to spread) and every count must still be
+# exact, and each capture must have received packets.
+#
 # Needs root, `ip netns`, unbound, unbound-control, dnsperf, python3, curl,
 # pgrep, timeout (exit 77 without them).  Ports 11990-11999 (agent HTTP,
 # inside the server namespace).  Runs in about 40 s.
@@ -60,7 +66,11 @@ fi
 T0=$(date +%s)
 RATE=2000 # dnsperf queries per second
 SECS=5    # dnsperf run length
-PORT=$((11990 + $$ % 10))
+PORT=${PORT:-$((11990 + $$ % 10))}
+WORKERS=${WORKERS:-1}
+CLIENTS=1 # dnsperf sockets
+[ "$WORKERS" -gt 1 ] && CLIENTS=8
+NPROC=$((4 * WORKERS + WORKERS + 1)) # aggregators, captures, HTTP worker
 nss="pvds-$$" nsc="pvdc-$$"
 va="pvdsa$$" vb="pvdcb$$"
 net="10.198.$(($$ % 250))"
@@ -200,17 +210,34 @@ else
 fi
 
 # ---- pktvisord in the server namespace, on the server's veth
-ip netns exec "$nss" "$PKTVISORD" -H "$srv/32" -l 127.0.0.1 -p "$PORT" --ring-size 16M \
-    --pid-file "$tmp/agent.pid" "$va" >"$tmp/agent.out" 2>"$tmp/agent.err" &
+if [ "$WORKERS" -gt 1 ]; then
+    cat >"$tmp/agent.yaml" <<EOF
+version: "1.0"
+visor:
+  taps:
+    t: { input_type: pcap, config: { iface: "$va", host_spec: "$srv/32", workers: $WORKERS } }
+  policies:
+    default:
+      kind: collection
+      input: { tap: t, input_type: pcap }
+      handlers:
+        modules: { net: {type: net}, dns: {type: dns}, dhcp: {type: dhcp}, pcap_stats: {type: pcap} }
+EOF
+    set -- --config "$tmp/agent.yaml" -v
+else
+    set -- -H "$srv/32" "$va"
+fi
+ip netns exec "$nss" "$PKTVISORD" -l 127.0.0.1 -p "$PORT" --ring-size 16M \
+    --pid-file "$tmp/agent.pid" "$@" >"$tmp/agent.out" 2>"$tmp/agent.err" &
 sup=$!
 i=0
-while [ $i -lt 100 ] && ! grep -qs "all 6 processes running" "$tmp/agent.err"; do
+while [ $i -lt 100 ] && ! grep -qs "all $NPROC processes running" "$tmp/agent.err"; do
     kill -0 "$sup" 2>/dev/null || break
     sleep 0.1
     i=$((i + 1))
 done
-if grep -qs "all 6 processes running" "$tmp/agent.err"; then
-    ok "pktvisord on $va, -H $srv/32, HTTP 127.0.0.1:$PORT in $nss (pid $sup)"
+if grep -qs "all $NPROC processes running" "$tmp/agent.err"; then
+    ok "pktvisord on $va, -H $srv/32, $WORKERS worker(s), HTTP 127.0.0.1:$PORT in $nss (pid $sup)"
 else
     not_ok "pktvisord did not start"
     sed 's/^/#   /' "$tmp/agent.err" | tail -20
@@ -315,7 +342,7 @@ u() { echo $(($(eval echo "\$U_$3_$1") - $(eval echo "\$U_$2_$1"))); }
 # completed, lost
 perf() {
     t=$(date +%s.%N)
-    inc dnsperf -s "$srv" -p 53 -m "$2" -d "$tmp/queries" -Q $RATE -l $SECS -t 2 -c 1 -q 100 \
+    inc dnsperf -s "$srv" -p 53 -m "$2" -d "$tmp/queries" -Q $RATE -l $SECS -t 2 -c $CLIENTS -q 100 \
         >"$tmp/$1.perf" 2>&1
     rc=$?
     el=$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -348,6 +375,10 @@ compare() {
     uans=$((une + unx + urf + usf))
     echo "# $tag: agent queries $q replies $r total $tot udp $dudp tcp $dtcp noerror $ne nxdomain $nx refused $rf srvfail $sf xact $xt in $xin out $xout"
     echo "# $tag: unbound queries $uq noerror $une nxdomain $unx refused $urf servfail $usf tcp $utcp udpout $uout"
+    # Whatever the capture lost explains missing counts: say it first.
+    osd=$(d os_drops "$b" "$a") ifd=$(d if_drops "$b" "$a") ovr=$(d overruns "$b" "$a")
+    [ "$osd" -eq 0 ] && [ "$ifd" -eq 0 ] && [ "$ovr" -eq 0 ]
+    check $? "$tag: no packet lost by the capture (os_drops $osd, if_drops $ifd, ring_overruns $ovr)"
 
     [ "$q" -eq "$sent" ]
     check $? "$tag: dns.wire_packets.queries $q = dnsperf queries sent $sent"
@@ -454,12 +485,12 @@ i=0
 while [ $i -lt 100 ]; do
     na=$(pgrep -P "$sup" -f 'pktvisord: aggregator' | wc -l)
     nh=$(pgrep -P "$sup" -f 'pktvisord: httpd' | wc -l)
-    [ "$na" -eq 4 ] && [ "$nh" -eq 1 ] && break
+    [ "$na" -eq $((4 * WORKERS)) ] && [ "$nh" -eq 1 ] && break
     sleep 0.1
     i=$((i + 1))
 done
-[ "$na" -eq 4 ] && [ "$nh" -eq 1 ]
-check $? "chaos: 4 aggregators and 1 HTTP worker running again"
+[ "$na" -eq $((4 * WORKERS)) ] && [ "$nh" -eq 1 ]
+check $? "chaos: $((4 * WORKERS)) aggregators and 1 HTTP worker running again"
 settle s3 || not_ok "chaos: the agent's counts did not settle in 15 s"
 ustats s3
 compare chaos s2 s3 udp
@@ -483,6 +514,16 @@ stop_pid "$sup"
 rc=$?
 sup=""
 check $rc "pktvisord SIGTERM: exit $rc"
+if [ "$WORKERS" -gt 1 ]; then
+    # -v: each capture logs how many packets it read when it stops.
+    w=0
+    while [ $w -lt "$WORKERS" ]; do
+        n=$(sed -n "s/^capture t-w$w: stopped after \([0-9]*\) packets.*/\1/p" "$tmp/agent.err" | tail -n 1)
+        [ "${n:-0}" -gt 0 ]
+        check $? "worker $w's capture read ${n:-no} packets"
+        w=$((w + 1))
+    done
+fi
 if [ $fail -gt 0 ]; then
     echo "# agent log (tail):"
     sed 's/^/#   /' "$tmp/agent.err" | tail -30

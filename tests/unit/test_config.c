@@ -1067,6 +1067,32 @@ static void test_free_null(void **state)
     assert_null(config_find_tap(NULL, "x"));
 }
 
+/* workers (ours): default 1, 1..CONFIG_WORKERS_MAX, from the tap or the
+ * policy's input config. */
+static void test_workers(void **state)
+{
+    (void)state;
+#define WTAP(cfg)                                                                                  \
+    "version: \"1.0\"\nvisor:\n  taps:\n    t: {input_type: pcap, config: {iface: eth0" cfg        \
+    "}}\n  policies:\n    p: {kind: collection, input: {tap: t, input_type: pcap}, handlers: "     \
+    "{modules: {d: {type: dns}}}}\n"
+    struct visor_config *vc = load_ok(WTAP(""));
+    assert_int_equal(config_find_policy(vc, "p")->input.workers, 1);
+    config_free(&vc);
+    vc = load_ok(WTAP(", workers: 8"));
+    assert_int_equal(config_find_policy(vc, "p")->input.workers, 8);
+    config_free(&vc);
+    size_t n = strlen(WTAP(", workers: 0"));
+    load_err(WTAP(", workers: 0"), n, CONFIG_FORMAT_AUTO,
+             "unable to instantiate tap 't': config key 'workers' must be between 1 and 8");
+    n = strlen(WTAP(", workers: 9"));
+    load_err(WTAP(", workers: 9"), n, CONFIG_FORMAT_AUTO,
+             "unable to instantiate tap 't': config key 'workers' must be between 1 and 8");
+    n = strlen(WTAP(", workers: two"));
+    load_err(WTAP(", workers: two"), n, CONFIG_FORMAT_AUTO, "invalid value for key: workers");
+#undef WTAP
+}
+
 int main(void)
 {
     size_t nerr = sizeof(err_cases) / sizeof(err_cases[0]);
@@ -1089,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_hostile_amplification),
         cmocka_unit_test(test_free_null),
+        cmocka_unit_test(test_workers),
     };
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
     struct CMUnitTest *tests = calloc(nfixed + nerr, sizeof(*tests));

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,104 @@ static void test_merge(void **state)
     free(e);
 }
 
+/* Two shares of the same seconds (a tap's workers), by hand: worker a
+ * counts 1 at 10 and 2 at 12; worker b counts 4 at 11 and 1 at 12, and is
+ * still counting second 12 when a has moved on to 13.  One rate fed both
+ * would hold the seconds 10..12 = 1, 4, 3 and be counting 13. */
+static void test_merge_parallel(void **state)
+{
+    (void)state;
+    struct rate *a = new_rate(), *b = new_rate();
+    rate_start(a, 10);
+    rate_add(a, 10, 1);
+    rate_add(a, 12, 2);
+    rate_add(a, 13, 5);
+    rate_start(b, 10);
+    rate_add(b, 11, 4);
+    rate_add(b, 12, 1);
+    rate_merge_parallel(a, b);
+    const uint64_t want[] = {1, 4, 3};
+    expect_samples(a, want, 3);
+    assert_int_equal(a->live, 3);
+    assert_int_equal(a->cur_sec, 13);
+    assert_int_equal(a->cur_count, 5);
+
+    /* Both closed at the minute's end: every second summed, zeros too. */
+    struct rate *c = new_rate(), *d = new_rate();
+    rate_start(c, 60);
+    rate_add(c, 61, 2);
+    rate_close(c, 64);
+    rate_start(d, 60);
+    rate_add(d, 60, 1);
+    rate_add(d, 63, 7);
+    rate_close(d, 64);
+    rate_merge_parallel(c, d);
+    const uint64_t want2[] = {1, 2, 0, 7};
+    expect_samples(c, want2, 4);
+
+    /* An idle share changes nothing; into an idle one it copies. */
+    struct rate *e = new_rate(), *f = new_rate();
+    rate_merge_parallel(c, e);
+    expect_samples(c, want2, 4);
+    rate_merge_parallel(f, c);
+    expect_samples(f, want2, 4);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(e);
+    free(f);
+}
+
+/* Random events over a minute spread over three shares: merged, they must
+ * give the samples of one rate that counted them all. */
+static void test_merge_parallel_random(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int round = 0; round < 50; round++) {
+        struct rate *all = new_rate(), *w[3] = {new_rate(), new_rate(), new_rate()};
+        int64_t t0 = 1000 + round * 60, t = t0;
+        rate_start(all, t0);
+        for (int k = 0; k < 3; k++)
+            rate_start(w[k], t0);
+        for (int i = 0; i < 400; i++) {
+            t += rand() % 4 == 0; /* several events per second, some gaps */
+            if (t >= t0 + 60)
+                break;
+            int k = rand() % 3;
+            uint64_t n = (uint64_t)(rand() % 5);
+            rate_add(all, t, n);
+            rate_add(w[k], t, n);
+        }
+        bool closed = round % 2 == 0;
+        if (closed) {
+            rate_close(all, t0 + 60);
+            for (int k = 0; k < 3; k++)
+                rate_close(w[k], t0 + 60);
+        }
+        rate_merge_parallel(w[0], w[1]);
+        rate_merge_parallel(w[0], w[2]);
+        assert_int_equal(quantile_count(&w[0]->q), quantile_count(&all->q));
+        assert_int_equal(quantile_sum(&w[0]->q), quantile_sum(&all->q));
+        assert_int_equal(w[0]->live, all->live);
+        if (!closed) {
+            assert_int_equal(w[0]->cur_sec, all->cur_sec);
+            assert_int_equal(w[0]->cur_count, all->cur_count);
+        }
+        const double fr[] = {0.0, 0.5, 0.9, 0.95, 0.99, 1.0};
+        for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+            uint64_t x = 0, y = 0;
+            bool hx = quantile_get(&w[0]->q, fr[i], &x), hy = quantile_get(&all->q, fr[i], &y);
+            assert_int_equal(hx, hy);
+            assert_int_equal(x, y);
+        }
+        free(all);
+        for (int k = 0; k < 3; k++)
+            free(w[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +342,8 @@ int main(void)
         cmocka_unit_test(test_gap_cap),
         cmocka_unit_test(test_against_tally),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_merge_parallel),
+        cmocka_unit_test(test_merge_parallel_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

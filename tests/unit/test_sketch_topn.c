@@ -154,11 +154,16 @@ static void check_structure(const struct topn *t)
         uint64_t count = x->count & ((UINT64_C(1) << 56) - 1);
         assert_true(count > 0);
         assert_int_equal(topn_estimate(t, x->key), count + t->offset);
-        uint32_t ts = (uint32_t)(x->count >> 56);
+        uint32_t ts = (uint32_t)(x->count >> 56) & 0x7f;
+        bool flag = (x->count >> 63) != 0;
         if (ts) {
             assert_true(ts <= TOPN_TEXT_SLOTS);
             assert_int_equal(t->texts[ts - 1].hash, x->key);
-            assert_int_equal(t->texts[ts - 1].estimate, count + t->offset);
+            assert_int_equal(t->text_est[ts - 1], count + t->offset);
+            /* The counter's copy of has_text agrees with the table. */
+            assert_int_equal(flag, t->texts[ts - 1].has_text != 0);
+        } else {
+            assert_false(flag);
         }
     }
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++)

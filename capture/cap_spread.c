@@ -1,0 +1,122 @@
+/*
+ * cap_spread.c - a file frame's worker: symmetric hash of its IP addresses.
+ * See cap_spread.h.
+ */
+#include "cap_spread.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "decode.h"
+#include "hash.h"
+
+#define ETHERTYPE_IPV4_ 0x0800
+#define ETHERTYPE_IPV6_ 0x86dd
+
+static uint16_t be16_at(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Offset of the IP header and its version (4 or 6), or -1. */
+static int ip_offset(int linktype, const uint8_t *f, uint32_t cap, uint32_t *off)
+{
+    uint16_t etype;
+    switch (linktype) {
+    case LINKTYPE_ETHERNET:
+        if (cap < 14)
+            return -1;
+        etype = be16_at(f + 12);
+        *off = 14;
+        /* 802.1Q, 802.1ad and the old QinQ type */
+        while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && cap >= *off + 4) {
+            etype = be16_at(f + *off + 2);
+            *off += 4;
+        }
+        break;
+    case LINKTYPE_LINUX_SLL:
+        if (cap < 16)
+            return -1;
+        etype = be16_at(f + 14);
+        *off = 16;
+        break;
+    case LINKTYPE_LINUX_SLL2:
+        if (cap < 20)
+            return -1;
+        etype = be16_at(f);
+        *off = 20;
+        break;
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP:
+        *off = 4; /* the family's byte order varies: the version nibble decides */
+        return cap > 4 ? f[4] >> 4 : -1;
+    default: /* raw IP */
+        *off = 0;
+        return cap > 0 ? f[0] >> 4 : -1;
+    }
+    if (etype == ETHERTYPE_IPV4_)
+        return 4;
+    if (etype == ETHERTYPE_IPV6_)
+        return 6;
+    return -1;
+}
+
+/* The ports of an unfragmented TCP or UDP header at l4, or false. */
+static bool ports_at(const uint8_t *f, uint32_t caplen, uint32_t l4, uint8_t proto, uint16_t *sp,
+                     uint16_t *dp)
+{
+    if ((proto != 6 && proto != 17) || caplen < l4 + 4)
+        return false;
+    *sp = be16_at(f + l4);
+    *dp = be16_at(f + l4 + 2);
+    return true;
+}
+
+unsigned cap_spread_worker(int linktype, const uint8_t *frame, uint32_t caplen, unsigned n)
+{
+    uint32_t off;
+    if (n <= 1)
+        return 0;
+    int version = ip_offset(linktype, frame, caplen, &off);
+    size_t alen = version == 4 ? 4 : 16, at = version == 4 ? 12 : 8;
+    if ((version != 4 && version != 6) || caplen < off + at + 2 * alen)
+        return 0;
+    const uint8_t *ip = frame + off;
+    uint8_t proto;
+    uint16_t sp = 0, dp = 0;
+    bool ports;
+    if (version == 4) {
+        /* A fragment (more to come, or an offset) has no ports to hash. */
+        bool frag = (be16_at(ip + 6) & 0x3fff) != 0;
+        proto = ip[9];
+        ports =
+            !frag && ports_at(frame, caplen, off + (uint32_t)(ip[0] & 0x0f) * 4, proto, &sp, &dp);
+    } else {
+        proto = ip[6]; /* extension headers (a fragment header among them): addresses only */
+        ports = ports_at(frame, caplen, off + 40, proto, &sp, &dp);
+    }
+    const uint8_t *a = ip + at, *b = a + alen;
+    /* Ordered endpoints: the same key for both directions. */
+    int c = memcmp(a, b, alen);
+    if (c > 0 || (c == 0 && sp > dp)) {
+        const uint8_t *t = a;
+        a = b;
+        b = t;
+        uint16_t tp = sp;
+        sp = dp;
+        dp = tp;
+    }
+    uint8_t key[37];
+    memcpy(key, a, alen);
+    memcpy(key + alen, b, alen);
+    size_t len = 2 * alen;
+    key[len++] = proto;
+    if (ports) {
+        key[len++] = (uint8_t)(sp >> 8);
+        key[len++] = (uint8_t)sp;
+        key[len++] = (uint8_t)(dp >> 8);
+        key[len++] = (uint8_t)dp;
+    }
+    uint64_t h = hash64(key, len, 0x9e3779b97f4a7c15u);
+    return (unsigned)(((h >> 32) * n) >> 32);
+}
