@@ -52,8 +52,7 @@ static struct agent_input *input_for(struct agent *a, const struct config_policy
         tap_taken |= strcmp(in->tap, p->tap) == 0;
         /* A running capture's filter cannot change under its consumers. */
         if (in->worker == 0 && strcmp(in->tap, p->tap) == 0 && same(in->iface, ci->iface) &&
-            same(in->file, file) && in->replay_pps == ci->replay_pps &&
-            in->nworkers == nworkers &&
+            same(in->file, file) && in->replay_pps == ci->replay_pps && in->nworkers == nworkers &&
             (!running || in->bpf[0] == '\0' || strcmp(in->bpf, policy_bpf(p)) == 0))
             return in;
     }
