@@ -477,7 +477,11 @@ static void test_pacing_200k(void **state)
     double dt = paced_run(400000, 200000);
     print_message("pacing: 400000 packets at 200000 pps took %.4f s (%+.3f%%)\n", dt,
                   (dt / 2.0 - 1) * 100);
-    assert_true(dt > 2.0 * 0.99 && dt < 2.0 * 1.01);
+    /* Never ahead of the schedule.  Behind it only by what a busy machine
+     * takes away beyond the 20 ms of credit (make check runs suites in
+     * parallel, under sanitizers too); a pacer that lost its schedule or
+     * slept per packet would be far slower than 10%. */
+    assert_true(dt > 2.0 * 0.99 && dt < 2.0 * 1.10);
 }
 
 /* Long runs at several rates, for the record: CAP_TEST_PACING_FULL=1. */
