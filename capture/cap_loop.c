@@ -162,13 +162,12 @@ static int file_error(struct cap_source *src, struct cap_loop_stats *st)
 static int run_file(struct cap_source *src, struct loop_ctx *ctx, const struct cap_loop_config *cfg,
                     int batch, volatile sig_atomic_t *stop)
 {
-    pcap_t *p = cap_source_pcap(src);
     struct pacer pace = {0};
     bool paced = cfg->replay_pps > 0;
 
     while (ctx->skip > 0) {
         int want = ctx->skip < (uint64_t)batch ? (int)ctx->skip : batch;
-        int rc = pcap_dispatch(p, want, on_packet, (u_char *)ctx);
+        int rc = cap_source_file_dispatch(src, want, on_packet, (u_char *)ctx);
         if (*stop || rc == PCAP_ERROR_BREAK)
             return CAP_LOOP_STOPPED;
         if (rc < 0)
@@ -194,7 +193,7 @@ static int run_file(struct cap_source *src, struct loop_ctx *ctx, const struct c
             if (avail < (uint64_t)batch)
                 cnt = (int)avail;
         }
-        rc = pcap_dispatch(p, cnt, on_packet, (u_char *)ctx);
+        rc = cap_source_file_dispatch(src, cnt, on_packet, (u_char *)ctx);
         if (rc == PCAP_ERROR_BREAK)
             return CAP_LOOP_STOPPED;
         if (rc < 0)

@@ -14,7 +14,8 @@
  * loses records on its side of the ring.  A record the ring cannot hold
  * (caplen above ring_max_caplen) is counted in ring_push_failures.
  *
- * Reading.  pcap_dispatch() in batches of `batch` packets.  Live: the handle
+ * Reading.  pcap_dispatch() in batches of `batch` packets (a file without
+ * a filter: cap_source_file_dispatch(), in place).  Live: the handle
  * is non-blocking, so when a dispatch finds nothing the loop waits in poll()
  * on the handle's fd, at most until the next statistics tick and never more
  * than 100 ms, so a stop request is seen promptly even on an idle link.

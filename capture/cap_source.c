@@ -17,6 +17,7 @@
 #include "decode.h"
 #include "hostspec.h"
 #include "log.h"
+#include "pcap_mmap.h"
 
 struct cap_iface_addr {
     uint8_t family; /* 4 or 6 */
@@ -28,6 +29,9 @@ struct cap_source {
     pcap_t *pcap;
     bool live;
     bool nsec;
+    bool filtered;         /* a BPF filter is installed */
+    bool map_tried;        /* a file: read in place if it can be */
+    struct pcap_mmap *map; /* ... until it hands over to libpcap */
     int linktype;
     char name[256];
     /* pcap_compile's netmask: the interface's first IPv4 netmask (network
@@ -298,6 +302,7 @@ void cap_source_close(struct cap_source **src)
 {
     if (src == NULL || *src == NULL)
         return;
+    pcap_mmap_close(&(*src)->map);
     if ((*src)->pcap != NULL)
         pcap_close((*src)->pcap);
     free(*src);
@@ -320,6 +325,7 @@ int cap_source_set_filter(struct cap_source *src, const char *bpf, char *err, si
         return -1;
     }
     pcap_freecode(&prog);
+    src->filtered = true;
     return 0;
 }
 
@@ -366,6 +372,38 @@ int cap_source_stats(struct cap_source *src, struct cap_source_stats *out, char 
     out->ifdrop = counter_delta(ps.ps_ifdrop, src->last.ps_ifdrop);
     src->last = ps;
     return 0;
+}
+
+int cap_source_file_dispatch(struct cap_source *src, int cnt, pcap_handler cb, u_char *user)
+{
+    /* In place unless libpcap has a filter to run on each record. */
+    if (!src->map_tried && !src->live && !src->filtered) {
+        src->map = pcap_mmap_open_fd(fileno(pcap_file(src->pcap)));
+        if (src->map != NULL && pcap_mmap_linktype(src->map) != src->linktype)
+            pcap_mmap_close(&src->map);
+    }
+    src->map_tried = true;
+    if (src->map == NULL)
+        return pcap_dispatch(src->pcap, cnt, cb, user);
+    struct pcap_mmap_rec r;
+    int n = 0, rc = 0;
+    while (n < cnt && (rc = pcap_mmap_next(src->map, &r)) > 0) {
+        struct pcap_pkthdr h = {.caplen = r.caplen, .len = r.len};
+        h.ts.tv_sec = (time_t)r.sec;
+        h.ts.tv_usec = (suseconds_t)(src->nsec ? r.nsec : r.nsec / 1000);
+        cb(user, &h, r.data);
+        n++;
+    }
+    if (rc >= 0 || n > 0)
+        return n;
+    /* What the map would not take, libpcap judges, from the same record. */
+    struct pcap_pkthdr *hdr;
+    const u_char *data;
+    for (uint64_t k = pcap_mmap_count(src->map); k > 0; k--)
+        if (pcap_next_ex(src->pcap, &hdr, &data) != 1)
+            return PCAP_ERROR;
+    pcap_mmap_close(&src->map);
+    return pcap_dispatch(src->pcap, cnt, cb, user);
 }
 
 bool cap_source_is_live(const struct cap_source *src)

@@ -113,6 +113,9 @@ int cap_source_stats(struct cap_source *src, struct cap_source_stats *out, char 
                      size_t errlen);
 
 bool cap_source_is_live(const struct cap_source *src);
+/* A file's next records, as pcap_dispatch(): read in place (pcap_mmap.h)
+ * when no filter is installed and the file allows, else by libpcap. */
+int cap_source_file_dispatch(struct cap_source *src, int cnt, pcap_handler cb, u_char *user);
 /* The device name (after IFACE resolution) or the file path. */
 const char *cap_source_name(const struct cap_source *src);
 int cap_source_linktype(const struct cap_source *src);

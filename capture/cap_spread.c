@@ -95,28 +95,16 @@ unsigned cap_spread_worker(int linktype, const uint8_t *frame, uint32_t caplen, 
         proto = ip[6]; /* extension headers (a fragment header among them): addresses only */
         ports = ports_at(frame, caplen, off + 40, proto, &sp, &dp);
     }
-    const uint8_t *a = ip + at, *b = a + alen;
-    /* Ordered endpoints: the same key for both directions. */
-    int c = memcmp(a, b, alen);
-    if (c > 0 || (c == 0 && sp > dp)) {
-        const uint8_t *t = a;
-        a = b;
-        b = t;
-        uint16_t tp = sp;
-        sp = dp;
-        dp = tp;
+    /* XOR of the two endpoints is the same in both directions; a mix of
+     * it picks the worker (cheap: the reader does this for every frame). */
+    uint64_t x = 0;
+    for (size_t i = 0; i < alen; i += 4) {
+        uint32_t wa, wb;
+        memcpy(&wa, ip + at + i, 4);
+        memcpy(&wb, ip + at + alen + i, 4);
+        x = (x << 32 | x >> 32) ^ (wa ^ wb);
     }
-    uint8_t key[37];
-    memcpy(key, a, alen);
-    memcpy(key + alen, b, alen);
-    size_t len = 2 * alen;
-    key[len++] = proto;
-    if (ports) {
-        key[len++] = (uint8_t)(sp >> 8);
-        key[len++] = (uint8_t)sp;
-        key[len++] = (uint8_t)(dp >> 8);
-        key[len++] = (uint8_t)dp;
-    }
-    uint64_t h = hash64(key, len, 0x9e3779b97f4a7c15u);
+    x ^= (uint64_t)proto << 40 ^ (uint64_t)(ports ? sp ^ dp : 0) << 48;
+    uint64_t h = hash_mix64(x);
     return (unsigned)(((h >> 32) * n) >> 32);
 }

@@ -23,6 +23,7 @@
 #include "geo.h"
 #include "hostspec.h"
 #include "log.h"
+#include "pcap_mmap.h"
 #include "pipeline.h"
 
 #define EXIT_FATAL 255
@@ -296,32 +297,56 @@ static double now_mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Read every record; returns false when the file ended inside a record. */
-static bool read_capture(pcap_t *pc, struct pipeline *pl, const char *file)
+struct progress {
+    double last_report;
+    uint64_t last_count;
+};
+
+static void progress(struct progress *pr, const struct pipeline *pl)
+{
+    if ((pl->frames & 0xffff) != 0)
+        return;
+    double now = now_mono();
+    if (now - pr->last_report >= 1.0) {
+        log_info("processed %" PRIu64 " packets (%.0f/s)", pl->frames,
+                 (double)(pl->frames - pr->last_count) / (now - pr->last_report));
+        pr->last_report = now;
+        pr->last_count = pl->frames;
+    }
+}
+
+/* Read every record; returns false when the file ended inside a record.
+ * With mm (a plain classic pcap file, no filter) the records are read in
+ * place; libpcap takes over where mm gives up, after the same records. */
+static bool read_capture(pcap_t *pc, struct pcap_mmap *mm, struct pipeline *pl, const char *file)
 {
     int linktype = pcap_datalink(pc);
     int nsec_res = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO;
-    double start = now_mono(), last_report = start;
-    uint64_t last_count = 0;
+    struct progress pr = {.last_report = now_mono()};
     struct pcap_pkthdr *hdr;
     const u_char *data;
-    int rc;
+    int rc = 0;
 
+    if (mm != NULL) {
+        struct pcap_mmap_rec r;
+        while (!stop_requested && (rc = pcap_mmap_next(mm, &r)) > 0) {
+            pipeline_frame(pl, linktype, r.data, r.caplen, r.len, r.sec, r.nsec);
+            progress(&pr, pl);
+        }
+        if (rc == 0 || stop_requested)
+            goto done;
+        for (uint64_t k = pcap_mmap_count(mm); k > 0; k--)
+            if (pcap_next_ex(pc, &hdr, &data) != 1)
+                die("%s: changed while being read", file);
+    }
     while (!stop_requested && (rc = pcap_next_ex(pc, &hdr, &data)) >= 0) {
         if (rc == 0)
             continue;
         int64_t nsec = nsec_res ? hdr->ts.tv_usec : (int64_t)hdr->ts.tv_usec * 1000;
         pipeline_frame(pl, linktype, data, hdr->caplen, hdr->len, hdr->ts.tv_sec, nsec);
-        if ((pl->frames & 0xffff) == 0) {
-            double now = now_mono();
-            if (now - last_report >= 1.0) {
-                log_info("processed %" PRIu64 " packets (%.0f/s)", pl->frames,
-                         (double)(pl->frames - last_count) / (now - last_report));
-                last_report = now;
-                last_count = pl->frames;
-            }
-        }
+        progress(&pr, pl);
     }
+done:
     if (stop_requested) {
         log_info("stopped by signal: summarizing what was read");
         return true;
@@ -453,7 +478,12 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    read_capture(pc, pl, o.file);
+    /* In place when nothing needs libpcap per record (a BPF filter does). */
+    struct pcap_mmap *mm = o.bpf[0] == '\0' ? pcap_mmap_open(o.file) : NULL;
+    if (mm != NULL && pcap_mmap_linktype(mm) != pcap_datalink(pc))
+        pcap_mmap_close(&mm);
+    read_capture(pc, mm, pl, o.file);
+    pcap_mmap_close(&mm);
     pipeline_finish(pl);
     log_info("processed %" PRIu64 " packets", pl->frames);
     report_decode_health(pl->dec);

@@ -1,0 +1,126 @@
+/*
+ * pcap_mmap.c - classic pcap records read where they lie.  See pcap_mmap.h.
+ */
+#include "pcap_mmap.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_HDR 24
+#define REC_HDR  16
+/* libpcap refuses records longer than this for the link types we decode. */
+#define MAX_CAPLEN 262144u
+
+struct pcap_mmap {
+    const uint8_t *base;
+    size_t size, pos;
+    uint64_t count;
+    bool swapped, nsec;
+    int linktype;
+    uint32_t snaplen; /* longer records: libpcap cuts them to this */
+};
+
+static uint32_t u32(const struct pcap_mmap *m, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return m->swapped ? __builtin_bswap32(v) : v;
+}
+
+struct pcap_mmap *pcap_mmap_open(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct pcap_mmap *m = pcap_mmap_open_fd(fd);
+    close(fd);
+    return m;
+}
+
+struct pcap_mmap *pcap_mmap_open_fd(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < FILE_HDR)
+        return NULL;
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    struct pcap_mmap *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        munmap(base, (size_t)st.st_size);
+        return NULL;
+    }
+    m->base = base;
+    m->size = (size_t)st.st_size;
+    m->pos = FILE_HDR;
+    uint32_t magic;
+    memcpy(&magic, m->base, 4);
+    switch (magic) {
+    case 0xa1b2c3d4:
+        break;
+    case 0xa1b23c4d:
+        m->nsec = true;
+        break;
+    case 0xd4c3b2a1:
+        m->swapped = true;
+        break;
+    case 0x4d3cb2a1:
+        m->swapped = m->nsec = true;
+        break;
+    default: /* pcapng or not a capture: libpcap's business */
+        pcap_mmap_close(&m);
+        return NULL;
+    }
+    /* The link type is the low 16 bits (the rest carries FCS flags). */
+    m->linktype = (int)(u32(m, m->base + 20) & 0xffff);
+    m->snaplen = u32(m, m->base + 16);
+    if (m->snaplen == 0 || m->snaplen > MAX_CAPLEN)
+        m->snaplen = MAX_CAPLEN;
+    madvise((void *)m->base, m->size, MADV_SEQUENTIAL);
+    return m;
+}
+
+int pcap_mmap_next(struct pcap_mmap *m, struct pcap_mmap_rec *r)
+{
+    if (m->pos == m->size)
+        return 0;
+    if (m->size - m->pos < REC_HDR)
+        return -1;
+    const uint8_t *h = m->base + m->pos;
+    uint32_t caplen = u32(m, h + 8);
+    if (caplen > m->snaplen || m->size - m->pos - REC_HDR < caplen)
+        return -1;
+    uint32_t frac = u32(m, h + 4);
+    r->sec = u32(m, h);
+    r->nsec = m->nsec ? frac : (int64_t)frac * 1000;
+    r->caplen = caplen;
+    r->len = u32(m, h + 12);
+    r->data = h + REC_HDR;
+    m->pos += REC_HDR + caplen;
+    m->count++;
+    return 1;
+}
+
+uint64_t pcap_mmap_count(const struct pcap_mmap *m)
+{
+    return m->count;
+}
+
+int pcap_mmap_linktype(const struct pcap_mmap *m)
+{
+    return m->linktype;
+}
+
+void pcap_mmap_close(struct pcap_mmap **m)
+{
+    if (m == NULL || *m == NULL)
+        return;
+    munmap((void *)(*m)->base, (*m)->size);
+    free(*m);
+    *m = NULL;
+}
