@@ -23,7 +23,13 @@ struct pcap_mmap {
     bool swapped, nsec;
     int linktype;
     uint32_t snaplen; /* longer records: libpcap cuts them to this */
+    size_t dropped;   /* pages before this offset were given back */
 };
+
+/* Read pages are given back every this many bytes, so the mapping does not
+ * grow the resident set to the size of the file (they stay in the page
+ * cache; giving them back only unmaps them). */
+#define DROP_EVERY ((size_t)4 << 20)
 
 static uint32_t u32(const struct pcap_mmap *m, const uint8_t *p)
 {
@@ -91,6 +97,12 @@ int pcap_mmap_next(struct pcap_mmap *m, struct pcap_mmap_rec *r)
         return 0;
     if (m->size - m->pos < REC_HDR)
         return -1;
+    if (m->pos - m->dropped >= DROP_EVERY) {
+        /* Up to the page of this record: earlier records were consumed. */
+        size_t upto = m->pos & ~(size_t)4095;
+        madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
+        m->dropped = upto;
+    }
     const uint8_t *h = m->base + m->pos;
     uint32_t caplen = u32(m, h + 8);
     if (caplen > m->snaplen || m->size - m->pos - REC_HDR < caplen)

@@ -15,7 +15,9 @@
  *
  * Ownership: pcap_mmap_open() returns an object owned by the caller;
  * pcap_mmap_close() unmaps it (record pointers die with it) and NULLs the
- * pointer.  One thread.
+ * pointer.  A record's data is valid until the next pcap_mmap_next(),
+ * which may give earlier pages back (the resident set stays small however
+ * large the file).  One thread.
  */
 #ifndef PKTVISOR_PCAP_MMAP_H
 #define PKTVISOR_PCAP_MMAP_H
