@@ -22,42 +22,8 @@ PORT=11810
 HOSTS=10.0.0.0/8,2001:db8::/32
 REPLAY_S=8
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "# skipped: pktvisord's privilege separation needs root"
-    exit 77
-fi
-for tool in python3 curl tcpdump cc timeout pgrep; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "# skipped: $tool not found"
-        exit 77
-    }
-done
-
-tmp=$(mktemp -d)
-agent_pid=""
-cleanup() {
-    if [ -n "$agent_pid" ]; then
-        kill -TERM "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass=0 fail=0
-ok() {
-    pass=$((pass + 1))
-    echo "ok - $*"
-}
-not_ok() {
-    fail=$((fail + 1))
-    echo "not ok - $*"
-}
-check() { # check NAME CMD...: ok if CMD succeeds
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$top_srcdir/tests/integration/lib.sh"
+agent_tests_begin python3 curl tcpdump cc timeout pgrep
 log=$tmp/agent.log
 show_log() {
     sed 's/^/#   /' "$log" | tail -n 60

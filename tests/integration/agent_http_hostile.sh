@@ -42,37 +42,8 @@ PORT=11945
 URL="http://127.0.0.1:$PORT"
 RSS_MAX_KB=65536
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "# skipped: pktvisord's privilege separation needs root"
-    exit 77
-fi
-for tool in curl python3 pgrep timeout; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "# skipped: $tool not found"
-        exit 77
-    }
-done
-
-tmp=$(mktemp -d)
-agent_pid=""
-cleanup() {
-    if [ -n "$agent_pid" ]; then
-        kill -TERM "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass=0 fail=0
-ok() {
-    echo "ok - $*"
-    pass=$((pass + 1))
-}
-not_ok() {
-    echo "not ok - $*"
-    fail=$((fail + 1))
-}
+. "$top_srcdir/tests/integration/lib.sh"
+agent_tests_begin curl python3 pgrep timeout
 # tally FILE: print FILE (ok / not ok lines of a python3 part) and count them.
 tally() {
     cat "$1"

@@ -30,34 +30,8 @@ FILE="$top_srcdir/tests/fixtures/dns_udp_tcp_random.pcap"
 PORT=11910
 INSTANCE='node "7"'
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "# skipped: pktvisord's privilege separation needs root"
-    exit 77
-fi
-for tool in curl python3 promtool timeout; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "# skipped: $tool not found"
-        exit 77
-    }
-done
-
-tmp=$(mktemp -d)
-agent_pid=""
-cleanup() {
-    if [ -n "$agent_pid" ]; then
-        kill -TERM "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-fail=0
-ok() { echo "ok - $*"; }
-not_ok() {
-    echo "not ok - $*"
-    fail=1
-}
+. "$top_srcdir/tests/integration/lib.sh"
+agent_tests_begin curl python3 promtool timeout
 
 cat >"$tmp/c.yaml" <<EOC
 version: "1.0"
@@ -243,4 +217,5 @@ sys.exit(1 if fails else 0)
 EOF
 
 [ $fail -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
-exit $fail
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

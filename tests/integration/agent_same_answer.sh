@@ -38,37 +38,8 @@ WORKERS=${WORKERS:-1}
 workers_line=""
 [ "$WORKERS" -gt 1 ] && workers_line=", workers: $WORKERS"
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "# skipped: pktvisord's privilege separation needs root"
-    exit 77
-fi
-for tool in python3 curl timeout pgrep; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "# skipped: $tool not found"
-        exit 77
-    }
-done
-
-tmp=$(mktemp -d)
-agent_pid=""
-cleanup() {
-    if [ -n "$agent_pid" ]; then
-        kill -TERM "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass=0 fail=0
-ok() {
-    pass=$((pass + 1))
-    echo "ok - $*"
-}
-not_ok() {
-    fail=$((fail + 1))
-    echo "not ok - $*"
-}
+. "$top_srcdir/tests/integration/lib.sh"
+agent_tests_begin python3 curl timeout pgrep
 show_log() { # the agent's log, indented, for a failure
     sed 's/^/#   /' "$1" | tail -n 40
 }
