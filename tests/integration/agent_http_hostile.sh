@@ -64,20 +64,7 @@ status() {
     sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status" 2>/dev/null
 }
 
-cat >"$tmp/c.yaml" <<EOC
-version: "1.0"
-visor:
-  taps:
-    t:
-      input_type: pcap
-      config: { pcap_file: "$FILE", host_spec: "192.168.0.0/24" }
-  policies:
-    default:
-      kind: collection
-      input: { tap: t, input_type: pcap }
-      handlers:
-        modules: { net: { type: net }, dns: { type: dns } }
-EOC
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }, dns: { type: dns }"
 timeout -k 5 180 "$AGENT" --config "$tmp/c.yaml" --admin-api -l 127.0.0.1 -p $PORT \
     --ring-size 16M >"$tmp/log" 2>&1 &
 agent_pid=$!

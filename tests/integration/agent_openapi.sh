@@ -6,6 +6,8 @@
 # missing segment, a trailing slash) are not routes (404).
 set -u
 top_srcdir=${top_srcdir:-.}
+# file_tap_config (and ok), shared with the other agent scripts
+. "$top_srcdir/tests/integration/lib.sh"
 top_builddir=${top_builddir:-.}
 AGENT="$top_builddir/pktvisord"
 FILE="$top_srcdir/tests/fixtures/dns_udp_tcp_random.pcap"
@@ -20,20 +22,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-cat >"$tmp/c.yaml" <<EOC
-version: "1.0"
-visor:
-  taps:
-    t:
-      input_type: pcap
-      config: { pcap_file: "$FILE", host_spec: "192.168.0.0/24" }
-  policies:
-    default:
-      kind: collection
-      input: { tap: t, input_type: pcap }
-      handlers:
-        modules: { net: { type: net }, dns: { type: dns }, dhcp: { type: dhcp } }
-EOC
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }, dns: { type: dns }, dhcp: { type: dhcp }"
 timeout -k 5 120 "$AGENT" --config "$tmp/c.yaml" --admin-api -l 127.0.0.1 -p $PORT \
     --ring-size 16M 2>"$tmp/log" &
 pid=$!

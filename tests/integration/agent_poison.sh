@@ -8,6 +8,8 @@
 # the dns aggregator untouched.
 set -u
 top_srcdir=${top_srcdir:-.}
+# file_tap_config (and ok), shared with the other agent scripts
+. "$top_srcdir/tests/integration/lib.sh"
 top_builddir=${top_builddir:-.}
 AGENT="$top_builddir/pktvisord"
 FILE="$top_srcdir/tests/fixtures/dns_udp_tcp_random.pcap"
@@ -23,24 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 fail=0
-ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; fail=1; }
 
 frames=$(tcpdump -r "$FILE" -nn 2>/dev/null | wc -l)
-cat >"$tmp/c.yaml" <<EOC
-version: "1.0"
-visor:
-  taps:
-    t:
-      input_type: pcap
-      config: { pcap_file: "$FILE", host_spec: "192.168.0.0/24" }
-  policies:
-    default:
-      kind: collection
-      input: { tap: t, input_type: pcap }
-      handlers:
-        modules: { net: { type: net }, dns: { type: dns } }
-EOC
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }, dns: { type: dns }"
 PKTVISORD_TEST_FAULT=default-net:5000 timeout 60 "$AGENT" --config "$tmp/c.yaml" -l 127.0.0.1 \
     -p $PORT --ring-size 16M 2>"$tmp/log" &
 pid=$!

@@ -33,19 +33,8 @@ INSTANCE='node "7"'
 . "$top_srcdir/tests/integration/lib.sh"
 agent_tests_begin curl python3 promtool timeout
 
-cat >"$tmp/c.yaml" <<EOC
-version: "1.0"
-visor:
-  taps:
-    t:
-      input_type: pcap
-      config: { pcap_file: "$FILE", host_spec: "192.168.0.0/24" }
-  policies:
-    default:
-      kind: collection
-      input: { tap: t, input_type: pcap }
-      handlers:
-        modules: { net: { type: net }, dhcp: { type: dhcp }, dns: { type: dns }, pcap: { type: pcap } }
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }, dhcp: { type: dhcp }, dns: { type: dns }, pcap: { type: pcap }"
+cat >>"$tmp/c.yaml" <<EOC
     other:
       kind: collection
       input: { tap: t, input_type: pcap }

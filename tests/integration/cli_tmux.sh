@@ -7,6 +7,8 @@
 # the screen recovers.
 set -u
 top_srcdir=${top_srcdir:-.}
+# file_tap_config (and ok), shared with the other agent scripts
+. "$top_srcdir/tests/integration/lib.sh"
 top_builddir=${top_builddir:-.}
 AGENT="$top_builddir/pktvisord"
 CLI="$top_builddir/pktvisor-cli"
@@ -32,23 +34,9 @@ cleanup() {
 }
 trap cleanup EXIT
 fail=0 pass=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
 notok() { echo "not ok - $*"; fail=$((fail + 1)); }
 
-cat >"$tmp/c.yaml" <<EOC
-version: "1.0"
-visor:
-  taps:
-    t:
-      input_type: pcap
-      config: { pcap_file: "$FILE", host_spec: "192.168.0.0/24" }
-  policies:
-    default:
-      kind: collection
-      input: { tap: t, input_type: pcap }
-      handlers:
-        modules: { net: { type: net }, dns: { type: dns }, dhcp: { type: dhcp }, pcap: { type: pcap } }
-EOC
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }, dns: { type: dns }, dhcp: { type: dhcp }, pcap: { type: pcap }"
 
 start_agent() {
     : >"$tmp/log"

@@ -47,3 +47,24 @@ check() { # check NAME CMD...: ok when CMD succeeds
     shift
     if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
+
+# file_tap_config OUT FILE MODULES: a configuration with tap t replaying
+# FILE (host_spec 192.168.0.0/24, the fixtures' clients) and the policy
+# "default" with MODULES (the inside of handlers.modules, e.g.
+# "net: { type: net }"); more policies may be appended to OUT.
+file_tap_config() {
+    cat >"$1" <<EOC
+version: "1.0"
+visor:
+  taps:
+    t:
+      input_type: pcap
+      config: { pcap_file: "$2", host_spec: "192.168.0.0/24" }
+  policies:
+    default:
+      kind: collection
+      input: { tap: t, input_type: pcap }
+      handlers:
+        modules: { $3 }
+EOC
+}
