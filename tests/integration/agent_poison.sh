@@ -24,7 +24,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail=0
+fail=0 pass=0
 notok() { echo "not ok - $*"; fail=1; }
 
 frames=$(tcpdump -r "$FILE" -nn 2>/dev/null | wc -l)

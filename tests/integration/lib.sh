@@ -6,6 +6,10 @@
 # removed at exit, after the agent whose pid is in $agent_pid, if any, got
 # SIGTERM), pass=0 fail=0, and defines ok, not_ok and check.
 
+# The counters ok and not_ok keep, defined even for scripts that do not
+# call agent_tests_begin (set -u).
+pass=${pass:-0} fail=${fail:-0}
+
 agent_tests_begin() {
     if [ "$(id -u)" -ne 0 ]; then
         echo "# skipped: pktvisord's privilege separation needs root"
