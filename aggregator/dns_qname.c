@@ -38,28 +38,8 @@ void dns_question_levels(const struct dns_question *q, struct strref *q2, struct
 {
     /* An escaped name may hold '.' that are no separators, and
      * dns_qname_levels counts those too: let it decide. */
-    if (q->escaped) {
+    if (q->escaped)
         dns_qname_levels(q->name, q->name_len, q2, q3);
-        return;
-    }
-    const char *name = q->name;
-    size_t len = q->name_len;
-    *q2 = (struct strref){name, len};
-    *q3 = (struct strref){name, 0};
-    if (len < 5)
-        return;
-    /* Unescaped, the text ends with a label (never '.') and every '.' in
-     * it is a separator: the dots dns_qname_levels would find. */
-    if (q->nseps == 0) {
-        q3->len = len;
-        return;
-    }
-    if (q->nseps < 2)
-        return;
-    size_t d2 = q->seps[1];
-    *q2 = (struct strref){name + d2, len - d2};
-    if (q->nseps < 3)
-        *q3 = (struct strref){name, len};
     else
-        *q3 = (struct strref){name + q->seps[0], len - q->seps[0]};
+        dns_qname_levels_seps(q->name, q->name_len, q->seps, q->nseps, q2, q3);
 }

@@ -40,6 +40,17 @@ const struct window *handler_block_window(const void *blk, size_t len, const str
     return w;
 }
 
+/* After anything that may move the window: the packet path reads these. */
+static void sync_live(struct handler *h)
+{
+    const struct window *w = h->win;
+    h->live = window_bucket(h->win, 0);
+    if (w->count == 0)
+        h->live_until = INT64_MIN;
+    else
+        h->live_until = w->num_periods == 1 ? INT64_MAX : w->next_shift;
+}
+
 int handler_block_load(struct handler *h, const void *blk, size_t len)
 {
     if (len != h->blk->size ||
@@ -47,6 +58,7 @@ int handler_block_load(struct handler *h, const void *blk, size_t len)
         ((const struct handler_block *)blk)->resume_off != h->blk->resume_off)
         return -1;
     memcpy(h->blk, blk, len);
+    sync_live(h);
     return 0;
 }
 
@@ -131,6 +143,7 @@ struct handler *handler_new(const struct handler_type *type, const char *name,
     h->blk->rng = UINT64_C(0x853c49e6748fea9b);
     h->win = (struct window *)((char *)h->blk + h->blk->window_off);
     window_init(h->win, type->table, cfg->num_periods);
+    sync_live(h);
     h->resume = type->resume_size != 0 ? (char *)h->blk + h->blk->resume_off : NULL;
     if (type->init != NULL && type->init(h, cfg, err, errlen) != 0) {
         free(h->state);
@@ -159,39 +172,23 @@ void handler_free(struct handler **hp)
 static void advance(struct handler *h, int64_t sec, int64_t nsec)
 {
     const struct handler_type *t = h->type;
-    if (window_advance(h->win, t->table, sec, nsec) && t->shift != NULL)
-        t->shift(h, window_bucket(h->win, 1), window_bucket(h->win, 0));
+    bool shifted = window_advance(h->win, t->table, sec, nsec);
+    sync_live(h);
+    if (shifted && t->shift != NULL)
+        t->shift(h, window_bucket(h->win, 1), h->live);
 }
 
-void *handler_live_slow(struct handler *h)
+void handler_feed_slow(struct handler *h, const struct packet *p)
 {
-    h->live = window_bucket(h->win, 0);
-    h->live_head = h->win->head;
-    return h->live;
-}
-
-void handler_feed(struct handler *h, const struct packet *p)
-{
-    struct window *w = h->win;
-    int64_t sec = p->ts_sec, nsec = p->ts_nsec;
-    /* Most packets stay in the live bucket: window_advance's work is then
-     * only to keep the newest time. */
-    if (__builtin_expect(w->count != 0 && (sec < w->next_shift || w->num_periods == 1), 1)) {
-        if (sec > w->last_sec || (sec == w->last_sec && nsec > w->last_nsec)) {
-            w->last_sec = sec;
-            w->last_nsec = nsec;
-        }
-    } else {
-        advance(h, sec, nsec);
-    }
-    h->type->packet(h, handler_live(h), p);
+    advance(h, p->ts_sec, p->ts_nsec);
+    h->type->packet(h, h->live, p);
 }
 
 void handler_input_stats(struct handler *h, int64_t sec, int64_t nsec, const struct input_stats *s)
 {
     advance(h, sec, nsec);
     if (h->type->input_stats != NULL)
-        h->type->input_stats(h, window_bucket(h->win, 0), s);
+        h->type->input_stats(h, h->live, s);
 }
 
 bool handler_tick(struct handler *h, int64_t now_sec)

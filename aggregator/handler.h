@@ -114,10 +114,11 @@ struct handler {
     struct window *win;        /* inside blk */
     void *resume;              /* inside blk; NULL when resume_size is 0 */
     void *state;
-    /* window_bucket(win, 0) as of win->head == live_head (the packet path
-     * asks for it once per packet); NULL until first asked. */
+    /* Kept by handler.c whenever the window moves (init, advance, load):
+     * window_bucket(win, 0), and the second before which a packet stays in
+     * it (INT64_MIN before the first packet). */
     void *live;
-    uint32_t live_head;
+    int64_t live_until;
 };
 
 /* Bytes of the block of a type with num_periods buckets, and of its prefix
@@ -139,12 +140,25 @@ void handler_free(struct handler **h);
 
 const struct handler_type *handler_type_find(const char *name);
 
-void handler_feed(struct handler *h, const struct packet *p);
-/* The type's prepare hook, if any (before handler_feed of the same packet). */
-static inline void handler_prepare(struct handler *h, const struct packet *p)
+void handler_feed_slow(struct handler *h, const struct packet *p);
+/* Count a packet: advance the window on its time, then the type's packet
+ * callback.  Inline: most packets stay in the live bucket, where the
+ * window only keeps the newest time (as window_advance would). */
+static inline void handler_feed(struct handler *h, const struct packet *p)
 {
-    if (h->type->prepare != NULL)
-        h->type->prepare(h, p);
+    int64_t sec = p->ts_sec;
+    if (__builtin_expect(sec >= h->live_until, 0)) {
+        handler_feed_slow(h, p);
+        return;
+    }
+    struct window *w = h->win;
+    if (sec > w->last_sec) {
+        w->last_sec = sec;
+        w->last_nsec = p->ts_nsec;
+    } else if (sec == w->last_sec && p->ts_nsec > w->last_nsec) {
+        w->last_nsec = p->ts_nsec;
+    }
+    h->type->packet(h, h->live, p);
 }
 /* Capture statistics read at ts: advances the window like a packet, then
  * the type's input_stats hook (handlers without one ignore them). */
@@ -166,14 +180,10 @@ static inline bool handler_deep(struct handler *h)
     return h->cfg.deep_sample_rate >= 100 || handler_deep_draw(h);
 }
 
-void *handler_live_slow(struct handler *h);
-/* The live bucket (window_bucket(h->win, 0)), from the cache while the
- * window has not moved. */
+/* The live bucket (window_bucket(h->win, 0)). */
 static inline void *handler_live(struct handler *h)
 {
-    if (h->live != NULL && h->win->head == h->live_head && h->win->count != 0)
-        return h->live;
-    return handler_live_slow(h);
+    return h->live;
 }
 
 /* The handler object (keys sorted) of bucket i (0 = live), or of the window

@@ -267,6 +267,83 @@ static inline void add_code(struct topn *t, uint64_t hv, unsigned v, const char 
     topn_set_text(t, hv, name, strlen(name));
 }
 
+/* The question's name as the sketches key it.  The hashes (of the name
+ * and of its qname2/qname3 cuts, hash_suffixes) are taken over the text
+ * with each '.' replaced by the length of the label after it: for a plain
+ * name those are its wire bytes, hashed where they lie, and the text is
+ * made only when a top-N wants it.  Other names are rendered by the
+ * parser and transformed here, so a name hashes the same either way. */
+struct qname {
+    const char *key; /* len bytes hashed */
+    size_t len;
+    size_t c2, c3; /* qname2 = text[c2, len), qname3 = text[c3, len) if has3 */
+    bool has3;
+    uint64_t h, h2, h3;
+    struct dns_name_ref ref;     /* plain name: text rendered from it */
+    const char *text;            /* NULL until rendered */
+    char buf[DNS_NAME_TEXT_MAX]; /* rendered text, or the transformed key */
+};
+
+static void qname_cut(struct qname *k, struct strref q2, struct strref q3, const char *base)
+{
+    k->c2 = (size_t)(q2.s - base);
+    k->has3 = q3.len > 0;
+    k->c3 = k->has3 ? (size_t)(q3.s - base) : 0;
+    size_t cut[3] = {0, k->c3, k->c2}; /* ascending */
+    uint64_t hs[3];
+    hash_suffixes(k->key, k->len, cut, 3, hs);
+    k->h = hs[0];
+    k->h3 = hs[1];
+    k->h2 = hs[2];
+}
+
+static void qname_from_ref(struct qname *k, const struct dns_name_ref *r)
+{
+    struct strref q2, q3;
+    k->key = (const char *)r->wire;
+    k->len = r->len;
+    k->ref = *r;
+    k->text = NULL;
+    dns_qname_levels_seps(k->key, k->len, r->seps, r->nseps, &q2, &q3);
+    qname_cut(k, q2, q3, k->key);
+}
+
+static void qname_from_text(struct qname *k, const struct dns_question *q)
+{
+    struct strref q2, q3;
+    size_t seg = 0;
+    for (size_t i = q->name_len; i-- > 0;) {
+        if (q->name[i] == '.') {
+            k->buf[i] = (char)(seg < 255 ? seg : 255);
+            seg = 0;
+        } else {
+            k->buf[i] = q->name[i];
+            seg++;
+        }
+    }
+    k->key = k->buf;
+    k->len = q->name_len;
+    k->text = q->name;
+    dns_question_levels(q, &q2, &q3);
+    qname_cut(k, q2, q3, q->name);
+}
+
+static const char *qname_text(struct qname *k)
+{
+    if (k->text == NULL) {
+        dns_name_ref_text(&k->ref, k->buf);
+        k->text = k->buf;
+    }
+    return k->text;
+}
+
+/* Count text[cut, len) of the name under hash h. */
+static void add_name(struct topn *t, uint64_t h, struct qname *k, size_t cut)
+{
+    if (topn_add(t, h, 1))
+        topn_set_text(t, h, qname_text(k) + cut, k->len - cut);
+}
+
 struct dns_msg {
     const uint8_t *data;
     size_t len;
@@ -275,6 +352,16 @@ struct dns_msg {
     uint16_t metric_port;
     uint64_t flow;
 };
+
+/* The question rendered (name filters, names that are not plain).  It
+ * reads the header again: dns_message's copy then never escapes, so the
+ * fields nobody reads there are not even computed. */
+static __attribute__((noinline)) int parse_question(const struct dns_msg *m, struct dns_question *q)
+{
+    struct dns_header h;
+    int rc = dns_parse_header(m->data, m->len, &h);
+    return rc != DNS_OK ? rc : dns_parse_question_hdr(m->data, m->len, &h, q);
+}
 
 static void dns_message(struct handler *h, const struct dns_msg *m, const struct packet *p)
 {
@@ -299,7 +386,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     else if (st->only_rcode_set)
         filtered = hdr.rcode != st->only_rcode;
     if (!filtered && st->suffixes.n + st->names.n > 0) {
-        qrc = dns_parse_question_hdr(m->data, m->len, &hdr, &q);
+        qrc = parse_question(m, &q);
         filtered = qrc != 0 || !name_matches(st, &q);
     }
     b->hdr.events++;
@@ -342,7 +429,8 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         b->queries++;
     }
 
-    uint64_t hv = 0; /* the name's hash, once qrc == 0 */
+    struct qname k;     /* the question's name, when named */
+    bool named = false; /* deep, and the question parsed */
     if (deep) {
         /* Every sketch slot this message counts in is likely a cache miss:
          * hash each key as soon as it is known and start loading its slot,
@@ -352,21 +440,30 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         bool too_many =
             (unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS;
         bool bad_question = false;
+        uint16_t qtype = 0;
+        struct dns_question_ref qref;
         if (!too_many && qrc == 1 && hdr.qdcount > 0) {
-            qrc = dns_parse_question_hdr(m->data, m->len, &hdr, &q);
+            qrc = dns_question_ref(m->data, m->len, &qref);
+            if (qrc == DNS_OK) {
+                qname_from_ref(&k, &qref.name);
+                qtype = qref.qtype;
+                named = true;
+            } else if (qrc == DNS_NOT_PLAIN) {
+                qrc = parse_question(m, &q);
+            }
             bad_question = qrc != 0;
         }
-        struct strref q2, q3;
-        uint64_t h2 = 0, h3 = 0, hqtype = 0;
+        if (!too_many && qrc == 0 && !named) {
+            qname_from_text(&k, &q); /* parsed just above, or for the filters */
+            qtype = q.qtype;
+            named = true;
+        }
+        uint64_t hqtype = 0;
         struct topn *by_rcode = NULL;
-        if (!too_many && qrc == 0) {
-            dns_question_levels(&q, &q2, &q3);
-            hv = hash_key(q.name, q.name_len);
-            h2 = hash_key(q2.s, q2.len);
-            h3 = q3.len == q.name_len ? hv : hash_key(q3.s, q3.len);
-            hqtype = code_hash(q.qtype);
-            topn_prefetch(&b->top_qname2, h2);
-            topn_prefetch(&b->top_qname3, h3);
+        if (named) {
+            hqtype = code_hash(qtype);
+            topn_prefetch(&b->top_qname2, k.h2);
+            topn_prefetch(&b->top_qname3, k.h3);
             topn_prefetch(&b->top_qtype, hqtype);
             if (hdr.qr && hdr.rcode == 3)
                 by_rcode = &b->top_nxdomain;
@@ -375,7 +472,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             else if (hdr.qr && hdr.rcode == 5)
                 by_rcode = &b->top_refused;
             if (by_rcode != NULL)
-                topn_prefetch(by_rcode, hv);
+                topn_prefetch(by_rcode, k.h);
         }
         add_code(&b->top_udp_ports, hport, m->metric_port, NULL);
         if (too_many) {
@@ -386,14 +483,14 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             add_code(&b->top_rcode, code_hash(hdr.rcode), hdr.rcode, dns_rcode_name(hdr.rcode));
         if (bad_question)
             b->malformed++;
-        if (qrc == 0) {
-            card_add(&b->qname_card, hv);
-            add_code(&b->top_qtype, hqtype, q.qtype, dns_qtype_name(q.qtype));
+        if (named) {
+            card_add(&b->qname_card, k.h);
+            add_code(&b->top_qtype, hqtype, qtype, dns_qtype_name(qtype));
             if (by_rcode != NULL)
-                topn_add_keyed(by_rcode, hv, q.name, q.name_len, 1);
-            topn_add_keyed(&b->top_qname2, h2, q2.s, q2.len, 1);
-            if (q3.len > 0)
-                topn_add_keyed(&b->top_qname3, h3, q3.s, q3.len, 1);
+                add_name(by_rcode, k.h, &k, 0);
+            add_name(&b->top_qname2, k.h2, &k, k.c2);
+            if (k.has3)
+                add_name(&b->top_qname3, k.h3, &k, k.c3);
         }
     }
 
@@ -426,9 +523,8 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     if (threshold > 0 && us >= threshold) {
         /* Deep: the question was parsed and hashed above when there is
          * one. */
-        if (qrc == 0)
-            topn_add_keyed(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow, hv,
-                           q.name, q.name_len, 1);
+        if (named)
+            add_name(host_is_server ? &b->xact_in_top_slow : &b->xact_out_top_slow, k.h, &k, 0);
     }
 }
 

@@ -14,6 +14,7 @@ struct pipeline *pipeline_new(const struct hostspec *hosts)
     }
     if (hosts != NULL)
         pl->hosts = *hosts;
+    hostspec_index_build(&pl->host_index, &pl->hosts);
     return pl;
 }
 
@@ -36,7 +37,8 @@ int pipeline_add(struct pipeline *pl, struct handler *h)
         return -1;
     }
     pl->handlers[pl->nhandlers++] = h;
-    pl->any_prepare |= h->type->prepare != NULL;
+    if (h->type->prepare != NULL)
+        pl->prepare[pl->nprepare++] = h;
     return 0;
 }
 
@@ -46,13 +48,12 @@ void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint
     struct packet p;
     /* A frame that fails to decode is still a frame: net counts it. */
     decode_packet(pl->dec, linktype, data, caplen, wirelen, sec, nsec, &p);
-    p.dir = hostspec_direction(&pl->hosts, &p);
+    p.dir = hostspec_index_direction(&pl->host_index, &p);
     pl->frames++;
     if (sec > pl->last_sec)
         pl->last_sec = sec;
-    if (pl->any_prepare)
-        for (uint32_t i = 0; i < pl->nhandlers; i++)
-            handler_prepare(pl->handlers[i], &p);
+    for (uint32_t i = 0; i < pl->nprepare; i++)
+        pl->prepare[i]->type->prepare(pl->prepare[i], &p);
     for (uint32_t i = 0; i < pl->nhandlers; i++)
         handler_feed(pl->handlers[i], &p);
 }

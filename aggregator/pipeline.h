@@ -22,12 +22,14 @@
 
 struct pipeline {
     struct decoder *dec;
-    struct hostspec hosts;
     struct handler *handlers[PIPELINE_MAX_HANDLERS];
     uint32_t nhandlers;
-    bool any_prepare; /* some handler has a prepare hook */
+    uint32_t nprepare;
+    struct handler *prepare[PIPELINE_MAX_HANDLERS]; /* those with a prepare hook */
     uint64_t frames;
-    int64_t last_sec; /* packet clock: newest frame time */
+    int64_t last_sec;                 /* packet clock: newest frame time */
+    struct hostspec_index host_index; /* of hosts, for the direction */
+    struct hostspec hosts;
 };
 
 struct pipeline *pipeline_new(const struct hostspec *hosts);

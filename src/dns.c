@@ -19,33 +19,6 @@
 #define DNS_MIN_QUESTION 5
 #define DNS_MIN_RR       11
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h)
-{
-    if (msg == NULL || len < DNS_HEADER_LEN)
-        return DNS_ERR_SHORT;
-    uint16_t flags = rd16(msg + 2);
-    h->id = rd16(msg);
-    h->qr = (flags >> 15) & 1;
-    h->opcode = (uint8_t)((flags >> 11) & 0xf);
-    h->aa = (flags >> 10) & 1;
-    h->tc = (flags >> 9) & 1;
-    h->rd = (flags >> 8) & 1;
-    h->ra = (flags >> 7) & 1;
-    h->ad = (flags >> 5) & 1;
-    h->cd = (flags >> 4) & 1;
-    h->rcode = (uint8_t)(flags & 0xf);
-    h->qdcount = rd16(msg + 4);
-    h->ancount = rd16(msg + 6);
-    h->nscount = rd16(msg + 8);
-    h->arcount = rd16(msg + 10);
-    return DNS_OK;
-}
-
 /* Bytes a label cannot show as themselves: control and non-ASCII bytes,
  * and the '.' and '\\' that would make the name ambiguous.  Space counts as
  * printable: it cannot be confused with a separator. */
@@ -112,6 +85,13 @@ static inline uint64_t swar_escapes(uint64_t w)
     uint64_t bsl = ~((x ^ '\\' * ONES) + 0x7f * ONES);
     return (w | ctl | del | dot | bsl) & HIGHS;
 }
+
+/* How many bytes swar_escapes() flagged: the flags summed into the top
+ * byte by one multiply (no popcount instruction needed). */
+static inline unsigned count_flags(uint64_t flags)
+{
+    return (unsigned)(((flags >> 7) * ONES) >> 56);
+}
 #else
 #define SWAR_LABELS 0
 #endif
@@ -124,79 +104,80 @@ static inline uint64_t load64(const void *p)
     return w;
 }
 
-static inline void store64(void *p, uint64_t w)
+/* A plain name (no compression, no byte to escape) at start: one walk over
+ * the length octets, then the label bytes are checked a word at a time.
+ * Returns false, having decided nothing, on anything else (read_name's
+ * general loop then renders the name or finds the error). */
+static inline __attribute__((always_inline)) bool
+plain_name_ref(const uint8_t *msg, size_t len, size_t start, struct dns_name_ref *r)
 {
-    memcpy(p, &w, sizeof(w));
-}
-
-/* The common name, fast: labels without compression and without a byte to
- * escape, so the text is the wire bytes after the first length octet with
- * '.' for the other length octets.  One walk over the length octets, then
- * the bytes are copied and checked a word at a time.  Returns false,
- * having decided nothing, on anything else (read_name's general loop then
- * renders the name or finds the error). */
-static bool read_plain_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
-                            size_t *out_len, struct name_marks *mk)
-{
-    /* The text is shorter than the wire name, plus a word of slack. */
-    if (outsz < DNS_NAME_WIRE_MAX + 8)
-        return false;
-    size_t start = *off, pos = start;
-    uint8_t seps[DNS_NAME_WIRE_MAX / 2]; /* text offsets of the separators */
-    unsigned n = 0;
+    size_t pos = start;
+    /* The root octet must be in the message and the wire name fit 255
+     * bytes: both are "pos < lim" for every octet read. */
+    size_t lim = len - start > DNS_NAME_WIRE_MAX ? start + DNS_NAME_WIRE_MAX : len;
+    uint8_t at[DNS_NAME_WIRE_MAX / 2 + 1]; /* each length octet, from start */
+    unsigned n = 0, flagged = 0;
     for (;;) {
-        if (pos >= len)
+        if (pos >= lim)
             return false;
         unsigned b = msg[pos];
         if (b == 0)
             break;
         if (b > 63)
-            return false; /* pointer or reserved label type */
-        if (pos != start)
-            seps[n++] = (uint8_t)(pos - start - 1);
+            return false;           /* pointer or reserved label type */
+        flagged += needs_escape[b]; /* swar_escapes() flags it too */
+        at[n++] = (uint8_t)(pos - start);
         pos += b + 1;
-        /* With the root octet, the wire name must fit 255 bytes. */
-        if (pos - start + 1 > DNS_NAME_WIRE_MAX)
-            return false;
     }
-    size_t tl = pos == start ? 0 : pos - start - 1;
+    if (n == 0) {
+        *r = (struct dns_name_ref){.wire = msg + start + 1, .end = pos + 1};
+        return true;
+    }
+    /* The first length octet is not among the label bytes checked. */
+    flagged -= needs_escape[msg[start]];
     const uint8_t *src = msg + start + 1;
-    size_t i = 0;
+    size_t tl = pos - start - 1, i = 0;
+    unsigned found = 0;
     for (; i + 8 <= tl; i += 8)
-        store64(out + i, load64(src + i));
+        found += count_flags(swar_escapes(load64(src + i)));
     if (i < tl) {
-        /* The tail: a whole word when the message has it (pos < len, so
-         * the root octet at least follows), else byte by byte. */
-        if (start + 1 + i + 8 <= len) {
-            store64(out + i, load64(src + i));
-        } else {
-            for (size_t j = i; j < tl; j++)
-                out[j] = (char)src[j];
-        }
+        uint64_t w = 0;
+        if (start + 1 + i + 8 <= len)
+            w = load64(src + i);
+        else
+            memcpy(&w, src + i, tl - i);
+        found += count_flags(swar_escapes(w) & ((UINT64_C(1) << ((tl - i) * 8)) - 1));
     }
-    store64(out + tl, 0); /* the NUL, and defined bytes to the next word */
-    /* A length octet may look like a byte to escape: check the labels
-     * with a harmless letter in its place, then put the '.' there. */
-    for (unsigned k = 0; k < n; k++)
-        out[seps[k]] = 'a';
-    for (i = 0; i < tl; i += 8) {
-        uint64_t bad = swar_escapes(load64(out + i));
-        if (tl - i < 8)
-            bad &= (UINT64_C(1) << ((tl - i) * 8)) - 1;
-        if (bad != 0)
-            return false;
-    }
-    for (unsigned k = 0; k < n; k++)
-        out[seps[k]] = '.';
+    /* Flags beyond the length octets' own: a byte to escape. */
+    if (found != flagged)
+        return false;
+    /* Separator k >= 1 is at text offset at[k] - 1. */
+    unsigned ns = n > 4 ? 3 : n - 1;
+    *r = (struct dns_name_ref){
+        .wire = src,
+        .len = tl,
+        .end = pos + 1,
+        .seps = {ns > 2 ? at[n - 3] - 1 : 0, ns > 1 ? at[n - 2] - 1 : 0,
+                 ns > 0 ? at[n - 1] - 1 : 0},
+        .nseps = (uint8_t)ns,
+    };
+    return true;
+}
+
+static bool read_plain_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t outsz,
+                            size_t *out_len, struct name_marks *mk)
+{
+    struct dns_name_ref r;
+    if (!plain_name_ref(msg, len, *off, &r) || outsz <= r.len)
+        return false;
+    dns_name_ref_text(&r, out);
     if (out_len != NULL)
-        *out_len = tl;
-    *off = pos + 1;
+        *out_len = r.len;
+    *off = r.end;
     if (mk != NULL) {
+        memcpy(mk->seps, r.seps, sizeof(mk->seps));
+        mk->nseps = r.nseps;
         mk->escaped = false;
-        mk->nseps = (uint8_t)(n < 3 ? n : 3);
-        mk->seps[0] = mk->seps[1] = mk->seps[2] = 0;
-        for (unsigned k = 0; k < mk->nseps; k++)
-            mk->seps[2 - k] = seps[n - 1 - k];
     }
     return true;
 }
@@ -372,10 +353,39 @@ int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_head
     q->escaped = mk.escaped;
     if (len - off < 4)
         return DNS_ERR_SHORT;
-    q->qtype = rd16(msg + off);
-    q->qclass = rd16(msg + off + 2);
+    q->qtype = dns_rd16_(msg + off);
+    q->qclass = dns_rd16_(msg + off + 2);
     q->end = off + 4;
     return DNS_OK;
+}
+
+void dns_name_ref_text(const struct dns_name_ref *r, char *out)
+{
+    if (r->len > 0)
+        memcpy(out, r->wire, r->len);
+    out[r->len] = '\0';
+    /* wire[-1] is the first label's length octet. */
+    for (size_t i = r->wire[-1]; i < r->len; i += 1u + r->wire[i])
+        out[i] = '.';
+}
+
+int dns_question_ref(const uint8_t *msg, size_t len, struct dns_question_ref *q)
+{
+    if (msg == NULL || len < DNS_HEADER_LEN)
+        return DNS_ERR_SHORT;
+#if SWAR_LABELS
+    if (!plain_name_ref(msg, len, DNS_HEADER_LEN, &q->name))
+        return DNS_NOT_PLAIN;
+    size_t off = q->name.end;
+    if (len - off < 4)
+        return DNS_ERR_SHORT;
+    q->qtype = dns_rd16_(msg + off);
+    q->qclass = dns_rd16_(msg + off + 2);
+    q->end = off + 4;
+    return DNS_OK;
+#else
+    return DNS_NOT_PLAIN;
+#endif
 }
 
 /* Client subnet (RFC 7871 section 6).  A malformed option is ignored
@@ -384,7 +394,7 @@ static void parse_ecs(const uint8_t *p, size_t n, struct dns_edns *e)
 {
     if (e->has_ecs || n < 4)
         return;
-    uint16_t family = rd16(p);
+    uint16_t family = dns_rd16_(p);
     uint8_t source = p[2];
     size_t addr_len = n - 4;
     size_t max_len = family == 1 ? 4 : family == 2 ? 16 : 0;
@@ -406,8 +416,8 @@ static int parse_opt_rdata(const uint8_t *p, size_t n, struct dns_edns *e)
     while (i < n) {
         if (n - i < 4)
             return DNS_ERR_SHORT;
-        uint16_t code = rd16(p + i);
-        uint16_t olen = rd16(p + i + 2);
+        uint16_t code = dns_rd16_(p + i);
+        uint16_t olen = dns_rd16_(p + i + 2);
         i += 4;
         if (n - i < olen)
             return DNS_ERR_SHORT;
@@ -429,10 +439,10 @@ static int skip_rr(const uint8_t *msg, size_t len, size_t *off, uint16_t *type, 
         return rc;
     if (len - pos < 10)
         return DNS_ERR_SHORT;
-    *type = rd16(msg + pos);
-    *klass = rd16(msg + pos + 2);
-    *ttl = (uint32_t)rd16(msg + pos + 4) << 16 | rd16(msg + pos + 6);
-    *rdlen = rd16(msg + pos + 8);
+    *type = dns_rd16_(msg + pos);
+    *klass = dns_rd16_(msg + pos + 2);
+    *ttl = (uint32_t)dns_rd16_(msg + pos + 4) << 16 | dns_rd16_(msg + pos + 6);
+    *rdlen = dns_rd16_(msg + pos + 8);
     pos += 10;
     if (len - pos < *rdlen)
         return DNS_ERR_SHORT;

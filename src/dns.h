@@ -66,6 +66,25 @@ struct dns_question {
     bool escaped;
 };
 
+/* A name without compression and without a byte to escape, where it lies
+ * in the message (borrowed): its text is wire[0, len) with a '.' in place
+ * of each length octet, wire[-1] being the first label's length.  So the
+ * text's bytes can be hashed or cut at labels without rendering it. */
+struct dns_name_ref {
+    const uint8_t *wire;
+    size_t len;       /* of the text */
+    size_t end;       /* offset just past the root octet */
+    uint16_t seps[3]; /* as in struct dns_question */
+    uint8_t nseps;
+};
+
+struct dns_question_ref {
+    struct dns_name_ref name;
+    uint16_t qtype;
+    uint16_t qclass;
+    size_t end;
+};
+
 struct dns_edns {
     bool present;
     uint8_t version;
@@ -79,8 +98,36 @@ struct dns_edns {
     uint8_t ecs_addr[16]; /* zero-padded */
 };
 
-/* 0 or DNS_ERR_SHORT. */
-int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h);
+static inline uint16_t dns_rd16_(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+/* 0 or DNS_ERR_SHORT.  Inline: a caller that reads a few fields pays for
+ * those only. */
+static inline int dns_parse_header(const uint8_t *msg, size_t len, struct dns_header *h)
+{
+    if (msg == NULL || len < DNS_HEADER_LEN) {
+        *h = (struct dns_header){0}; /* defined either way */
+        return DNS_ERR_SHORT;
+    }
+    uint16_t flags = dns_rd16_(msg + 2);
+    h->id = dns_rd16_(msg);
+    h->qr = (flags >> 15) & 1;
+    h->opcode = (uint8_t)((flags >> 11) & 0xf);
+    h->aa = (flags >> 10) & 1;
+    h->tc = (flags >> 9) & 1;
+    h->rd = (flags >> 8) & 1;
+    h->ra = (flags >> 7) & 1;
+    h->ad = (flags >> 5) & 1;
+    h->cd = (flags >> 4) & 1;
+    h->rcode = (uint8_t)(flags & 0xf);
+    h->qdcount = dns_rd16_(msg + 4);
+    h->ancount = dns_rd16_(msg + 6);
+    h->nscount = dns_rd16_(msg + 8);
+    h->arcount = dns_rd16_(msg + 10);
+    return DNS_OK;
+}
 
 /* Read the (possibly compressed) name at *off; on success *off is just past
  * it in the original position, and the name is in out (NUL-terminated,
@@ -93,6 +140,14 @@ int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q);
 /* The same, for a caller that already parsed the header h of msg. */
 int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_header *h,
                            struct dns_question *q);
+
+/* The first question, fast, when its name is plain (see struct
+ * dns_name_ref) and the caller saw qdcount >= 1: DNS_OK, an error, or
+ * DNS_NOT_PLAIN, on which dns_parse_question_hdr() decides. */
+#define DNS_NOT_PLAIN 1
+int dns_question_ref(const uint8_t *msg, size_t len, struct dns_question_ref *q);
+/* The text of r, NUL-terminated, into out (r->len + 1 bytes). */
+void dns_name_ref_text(const struct dns_name_ref *r, char *out);
 
 /* Skip every question and answer/authority record, then find the OPT record
  * in the additional section.  0 with e->present false when there is none. */

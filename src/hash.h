@@ -152,4 +152,40 @@ static inline uint64_t hash_key(const void *data, size_t len)
     return hash64_inline(data, len, HASH_SEED);
 }
 
+/* The last r < 8 bytes before p + r as one value (no byte outside them
+ * is read). */
+static inline uint64_t hash_head_(const uint8_t *p, size_t r)
+{
+    if (r >= 4)
+        return hash_rd32_(p) << 32 | hash_rd32_(p + r - 4);
+    if (r > 0)
+        return (uint64_t)p[0] << 16 | (uint64_t)p[r / 2] << 8 | p[r - 1];
+    return 0;
+}
+
+/* Hashes of the suffixes s[cut[i], len) for i < n, cut[] ascending (n <= 3
+ * in practice: a name and its qname2/qname3 cuts).  The words are taken
+ * from the end backward, so a suffix is the state of the shorter ones plus
+ * its own words: one pass for all of them.  Not hash_key's values: use it
+ * for every key of a sketch or for none. */
+static inline void hash_suffixes(const void *data, size_t len, const size_t *cut, int n,
+                                 uint64_t *out)
+{
+    const uint8_t *s = data;
+    uint64_t st = HASH_SEED ^ HASH_K0, t = 0;
+    size_t pos = len;
+    for (int i = n - 1; i >= 0; i--) {
+        size_t c = cut[i];
+        while (pos - c >= 8) {
+            uint64_t w = hash_rd64_(s + pos - 8);
+            st = hash_fold(w ^ HASH_K1, st ^ HASH_K2);
+            t = (t + w) * HASH_K0; /* keeps w should a crafted word zero st */
+            pos -= 8;
+        }
+        /* One multiply-fold to finish, as wyhash does. */
+        uint64_t a = hash_head_(s + c, pos - c);
+        out[i] = hash_fold(a ^ t ^ HASH_K3, st ^ (uint64_t)(len - c));
+    }
+}
+
 #endif

@@ -161,50 +161,45 @@ int hostspec_parse(struct hostspec *hs, const char *spec, char *err, size_t errl
     return 0;
 }
 
-static inline bool match4(const struct hostspec_entry *e, const uint8_t a[4])
+void hostspec_index_build(struct hostspec_index *ix, const struct hostspec *hs)
 {
-    uint32_t x, net, mask;
-
-    memcpy(&x, a, 4);
-    memcpy(&net, e->addr, 4);
-    memcpy(&mask, e->mask, 4);
-    return ((x ^ net) & mask) == 0;
-}
-
-static inline bool match6(const struct hostspec_entry *e, const uint8_t a[16])
-{
-    uint64_t x[2], net[2], mask[2];
-
-    memcpy(x, a, 16);
-    memcpy(net, e->addr, 16);
-    memcpy(mask, e->mask, 16);
-    return (((x[0] ^ net[0]) & mask[0]) | ((x[1] ^ net[1]) & mask[1])) == 0;
-}
-
-enum packet_dir hostspec_direction(const struct hostspec *hs, const struct packet *p)
-{
-    if (p->l3 == 4) {
-        for (uint32_t i = 0; i < hs->n; i++) {
-            const struct hostspec_entry *e = &hs->e[i];
-            if (e->family != 4)
-                continue;
-            if (match4(e, p->dst.a.v4))
-                return DIR_IN;
-            if (match4(e, p->src.a.v4))
-                return DIR_OUT;
-        }
-    } else if (p->l3 == 6) {
-        for (uint32_t i = 0; i < hs->n; i++) {
-            const struct hostspec_entry *e = &hs->e[i];
-            if (e->family != 6)
-                continue;
-            if (match6(e, p->dst.a.v6))
-                return DIR_IN;
-            if (match6(e, p->src.a.v6))
-                return DIR_OUT;
+    ix->n4 = ix->n6 = 0;
+    for (uint32_t i = 0; i < hs->n; i++) {
+        const struct hostspec_entry *e = &hs->e[i];
+        if (e->family == 4) {
+            memcpy(&ix->v4[ix->n4].addr, e->addr, 4);
+            memcpy(&ix->v4[ix->n4].mask, e->mask, 4);
+            ix->n4++;
+        } else if (e->family == 6) {
+            memcpy(ix->v6[ix->n6].addr, e->addr, 16);
+            memcpy(ix->v6[ix->n6].mask, e->mask, 16);
+            ix->n6++;
         }
     }
+}
+
+enum packet_dir hostspec_index_direction6(const struct hostspec_index *ix, const struct packet *p)
+{
+    uint64_t src[2], dst[2];
+    memcpy(src, p->src.a.v6, 16);
+    memcpy(dst, p->dst.a.v6, 16);
+    for (uint32_t i = 0; i < ix->n6; i++) {
+        const uint64_t *a = ix->v6[i].addr, *m = ix->v6[i].mask;
+        if ((((dst[0] ^ a[0]) & m[0]) | ((dst[1] ^ a[1]) & m[1])) == 0)
+            return DIR_IN;
+        if ((((src[0] ^ a[0]) & m[0]) | ((src[1] ^ a[1]) & m[1])) == 0)
+            return DIR_OUT;
+    }
     return DIR_UNKNOWN;
+}
+
+/* For callers that classify now and then; the per-packet path keeps an
+ * index. */
+enum packet_dir hostspec_direction(const struct hostspec *hs, const struct packet *p)
+{
+    struct hostspec_index ix;
+    hostspec_index_build(&ix, hs);
+    return hostspec_index_direction(&ix, p);
 }
 
 size_t hostspec_format(const struct hostspec *hs, uint32_t i, char *buf, size_t size)

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "decode.h"
 
@@ -44,5 +45,43 @@ int hostspec_append(struct hostspec *hs, int family, const void *addr, unsigned 
 enum packet_dir hostspec_direction(const struct hostspec *hs, const struct packet *p);
 /* Render entry i as "ADDR/PREFIX". */
 size_t hostspec_format(const struct hostspec *hs, uint32_t i, char *buf, size_t size);
+
+/* The entries of each family packed in list order, for the direction of
+ * every packet (the pipeline builds one from its hostspec). */
+struct hostspec_index {
+    uint32_t n4, n6;
+    struct {
+        uint32_t addr, mask; /* as stored: network order */
+    } v4[HOSTSPEC_MAX];
+    struct {
+        uint64_t addr[2], mask[2];
+    } v6[HOSTSPEC_MAX];
+};
+
+void hostspec_index_build(struct hostspec_index *ix, const struct hostspec *hs);
+/* The IPv6 half of hostspec_index_direction(), out of line: its registers
+ * would cost every packet a few saves in the caller. */
+enum packet_dir hostspec_index_direction6(const struct hostspec_index *ix, const struct packet *p);
+
+/* hostspec_direction() of the hostspec ix was built from. */
+static inline enum packet_dir hostspec_index_direction(const struct hostspec_index *ix,
+                                                       const struct packet *p)
+{
+    if (p->l3 == 4) {
+        uint32_t src, dst;
+        memcpy(&src, p->src.a.v4, 4);
+        memcpy(&dst, p->dst.a.v4, 4);
+        for (uint32_t i = 0; i < ix->n4; i++) {
+            if (((dst ^ ix->v4[i].addr) & ix->v4[i].mask) == 0)
+                return DIR_IN;
+            if (((src ^ ix->v4[i].addr) & ix->v4[i].mask) == 0)
+                return DIR_OUT;
+        }
+        return DIR_UNKNOWN;
+    }
+    if (p->l3 == 6)
+        return hostspec_index_direction6(ix, p);
+    return DIR_UNKNOWN;
+}
 
 #endif

@@ -12,19 +12,9 @@
 #include <unistd.h>
 
 #define FILE_HDR 24
-#define REC_HDR  16
+#define REC_HDR  PCAP_MMAP_REC_HDR
 /* libpcap refuses records longer than this for the link types we decode. */
 #define MAX_CAPLEN 262144u
-
-struct pcap_mmap {
-    const uint8_t *base;
-    size_t size, pos;
-    uint64_t count;
-    bool swapped, nsec;
-    int linktype;
-    uint32_t snaplen; /* longer records: libpcap cuts them to this */
-    size_t dropped;   /* pages before this offset were given back */
-};
 
 /* Read pages are given back every this many bytes, so the mapping does not
  * grow the resident set to the size of the file (they stay in the page
@@ -36,6 +26,14 @@ static uint32_t u32(const struct pcap_mmap *m, const uint8_t *p)
     uint32_t v;
     memcpy(&v, p, 4);
     return m->swapped ? __builtin_bswap32(v) : v;
+}
+
+static void set_fast_end(struct pcap_mmap *m)
+{
+    size_t end = m->size - REC_HDR + 1; /* size >= FILE_HDR */
+    if (end > m->dropped + DROP_EVERY)
+        end = m->dropped + DROP_EVERY;
+    m->fast_end = m->swapped ? 0 : end;
 }
 
 struct pcap_mmap *pcap_mmap_open(const char *path)
@@ -64,19 +62,21 @@ struct pcap_mmap *pcap_mmap_open_fd(int fd)
     m->base = base;
     m->size = (size_t)st.st_size;
     m->pos = FILE_HDR;
+    m->nsec_mul = 1000;
     uint32_t magic;
     memcpy(&magic, m->base, 4);
     switch (magic) {
     case 0xa1b2c3d4:
         break;
     case 0xa1b23c4d:
-        m->nsec = true;
+        m->nsec_mul = 1;
         break;
     case 0xd4c3b2a1:
         m->swapped = true;
         break;
     case 0x4d3cb2a1:
-        m->swapped = m->nsec = true;
+        m->swapped = true;
+        m->nsec_mul = 1;
         break;
     default: /* pcapng or not a capture: libpcap's business */
         pcap_mmap_close(&m);
@@ -88,10 +88,11 @@ struct pcap_mmap *pcap_mmap_open_fd(int fd)
     if (m->snaplen == 0 || m->snaplen > MAX_CAPLEN)
         m->snaplen = MAX_CAPLEN;
     madvise((void *)m->base, m->size, MADV_SEQUENTIAL);
+    set_fast_end(m);
     return m;
 }
 
-int pcap_mmap_next(struct pcap_mmap *m, struct pcap_mmap_rec *r)
+int pcap_mmap_next_slow(struct pcap_mmap *m, struct pcap_mmap_rec *r)
 {
     if (m->pos == m->size)
         return 0;
@@ -102,20 +103,9 @@ int pcap_mmap_next(struct pcap_mmap *m, struct pcap_mmap_rec *r)
         size_t upto = m->pos & ~(size_t)4095;
         madvise((void *)(m->base + m->dropped), upto - m->dropped, MADV_DONTNEED);
         m->dropped = upto;
+        set_fast_end(m);
     }
-    const uint8_t *h = m->base + m->pos;
-    uint32_t caplen = u32(m, h + 8);
-    if (caplen > m->snaplen || m->size - m->pos - REC_HDR < caplen)
-        return -1;
-    uint32_t frac = u32(m, h + 4);
-    r->sec = u32(m, h);
-    r->nsec = m->nsec ? frac : (int64_t)frac * 1000;
-    r->caplen = caplen;
-    r->len = u32(m, h + 12);
-    r->data = h + REC_HDR;
-    m->pos += REC_HDR + caplen;
-    m->count++;
-    return 1;
+    return pcap_mmap_take(m, r, m->swapped);
 }
 
 uint64_t pcap_mmap_count(const struct pcap_mmap *m)

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#define HLL_Q (64 - CARD_HLL_P) /* hash bits left for the rank */
+#define HLL_Q CARD_HLL_Q_
 
 _Static_assert(sizeof(struct card) <= 8192, "card must stay within 8 KiB");
 _Static_assert(sizeof(((struct card *)0)->u.regs) <= sizeof(((struct card *)0)->u.hashes),
@@ -26,11 +26,7 @@ void card_init(struct card *c)
 
 static inline void hll_add(uint8_t *regs, uint64_t h)
 {
-    uint32_t idx = (uint32_t)(h >> HLL_Q);
-    uint64_t w = h << CARD_HLL_P;
-    uint8_t r = w ? (uint8_t)(__builtin_clzll(w) + 1) : (uint8_t)(HLL_Q + 1);
-    if (r > regs[idx])
-        regs[idx] = r;
+    card_hll_add_(regs, h);
 }
 
 /* Leftmost index whose hash is >= h.  Branch-free halving: the compare
@@ -48,6 +44,32 @@ static inline uint32_t lower_bound(const uint64_t *a, uint32_t n, uint64_t h)
     return (uint32_t)(base - a) + (*base < h);
 }
 
+/* lower_bound(a, n, h) from a guess: hashes are uniform, so h's rank is
+ * close to h / 2^64 * n (sqrt(n) / 2 is at most one standard deviation:
+ * 16 at n = 1000).  Search the W hashes around the guess, in fixed steps,
+ * when the ones beside them bracket h; else the whole array.  The same
+ * answer either way, in 6 steps instead of 10 at n = 1000. */
+static inline uint32_t find_rank(const uint64_t *a, uint32_t n, uint64_t h)
+{
+    enum { W = 64 };
+    if (n < 2 * W)
+        return lower_bound(a, n, h);
+    uint32_t g = (uint32_t)(((h >> 32) * n) >> 32); /* < n */
+    uint32_t lo = g > W / 2 ? g - W / 2 : 0;
+    lo = lo < n - W ? lo : n - W;
+    if ((lo > 0 && a[lo - 1] >= h) || (lo + W < n && a[lo + W] < h))
+        return lower_bound(a, n, h);
+    /* lower_bound's branch-free halving of W = 64, unrolled. */
+    const uint64_t *base = a + lo;
+    base += (size_t)(base[31] < h) * 32;
+    base += (size_t)(base[15] < h) * 16;
+    base += (size_t)(base[7] < h) * 8;
+    base += (size_t)(base[3] < h) * 4;
+    base += (size_t)(base[1] < h) * 2;
+    base += (size_t)(base[0] < h);
+    return (uint32_t)(base - a) + (*base < h);
+}
+
 static void to_dense(struct card *c)
 {
     uint64_t tmp[CARD_EXACT_MAX];
@@ -60,13 +82,9 @@ static void to_dense(struct card *c)
     c->n = 0;
 }
 
-void card_add(struct card *c, uint64_t h)
+void card_add_exact_(struct card *c, uint64_t h)
 {
-    if (c->dense) {
-        hll_add(c->u.regs, h);
-        return;
-    }
-    uint32_t i = lower_bound(c->u.hashes, c->n, h);
+    uint32_t i = find_rank(c->u.hashes, c->n, h);
     if (i < c->n && c->u.hashes[i] == h)
         return;
     if (c->n < CARD_EXACT_MAX) {

@@ -32,7 +32,32 @@ struct card {
 };
 
 void card_init(struct card *c);
-void card_add(struct card *c, uint64_t h);
+
+/* Internals of the inline card_add(); not part of the API. */
+#define CARD_HLL_Q_ (64 - CARD_HLL_P) /* hash bits left for the rank */
+
+/* Register index: the top CARD_HLL_P bits; value: one plus the leading
+ * zeros of the other bits (CARD_HLL_Q_ + 1 when all are zero: the bit
+ * or'ed in below them stops the count there, without a branch). */
+static inline void card_hll_add_(uint8_t *regs, uint64_t h)
+{
+    uint32_t idx = (uint32_t)(h >> CARD_HLL_Q_);
+    uint64_t w = (h << CARD_HLL_P) | (UINT64_C(1) << (CARD_HLL_P - 1));
+    uint8_t r = (uint8_t)(__builtin_clzll(w) + 1);
+    if (r > regs[idx])
+        regs[idx] = r;
+}
+
+/* Exact mode (and its switch to HLL): out of line. */
+void card_add_exact_(struct card *c, uint64_t h);
+
+static inline void card_add(struct card *c, uint64_t h)
+{
+    if (c->dense)
+        card_hll_add_(c->u.regs, h);
+    else
+        card_add_exact_(c, h);
+}
 void card_merge(struct card *dst, const struct card *src);
 /* Rounded estimate. */
 uint64_t card_estimate(const struct card *c);

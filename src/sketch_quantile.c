@@ -7,6 +7,17 @@
  * compare.  Levels >= 1 are kept sorted.  An item at level h stands for 2^h
  * samples.
  *
+ * Cost: per sample, about 25 instructions in quantile_add, then its share
+ * of a level-0 compaction: a sort (sort_u64: one counting pass on a
+ * bucket key, log-scale since latencies spread over decades or linear for
+ * uniform-like values, then an insertion pass; an LSD radix sort when
+ * values crowd into few buckets) into a buffer the merge reads with stride
+ * 2, and the merge into level 1.  How the sort and the merge are done never
+ * shows: the sorted level, the coin flips and the merged run are the same,
+ * so answers are bit-identical to a plain sort (test_sketch_quantile pins
+ * the state for fixed streams).  Every item lies in [min, max], which
+ * bounds the sort's keys.
+ *
  * Capacity proof: the level capacities for H levels sum to less than
  * 3k + QUANTILE_MIN_CAP * H + QUANTILE_L0_CAP, since k (2/3)^d summed
  * over d is below 3k.
@@ -20,6 +31,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hash.h"
 
@@ -47,19 +61,51 @@ static inline uint64_t sat_add(uint64_t a, uint64_t b)
     return r < a ? UINT64_MAX : r;
 }
 
-/* Capacity of the level at depth d below the top: max(MIN_CAP, k (2/3)^d). */
-static uint32_t depth_cap(uint32_t d)
+/* Capacity of the level at depth d below the top: max(MIN_CAP, k (2/3)^d),
+ * from a table (compress looks it up for every level); k (2/3)^30 < 1. */
+#define DEPTH_CAP(d, pow3)                                                                         \
+    (((uint64_t)QUANTILE_K << (d)) / (pow3) < QUANTILE_MIN_CAP                                     \
+         ? QUANTILE_MIN_CAP                                                                        \
+         : (uint32_t)(((uint64_t)QUANTILE_K << (d)) / (pow3)))
+static const uint32_t depth_caps[30] = {
+    DEPTH_CAP(0, UINT64_C(1)),
+    DEPTH_CAP(1, UINT64_C(3)),
+    DEPTH_CAP(2, UINT64_C(9)),
+    DEPTH_CAP(3, UINT64_C(27)),
+    DEPTH_CAP(4, UINT64_C(81)),
+    DEPTH_CAP(5, UINT64_C(243)),
+    DEPTH_CAP(6, UINT64_C(729)),
+    DEPTH_CAP(7, UINT64_C(2187)),
+    DEPTH_CAP(8, UINT64_C(6561)),
+    DEPTH_CAP(9, UINT64_C(19683)),
+    DEPTH_CAP(10, UINT64_C(59049)),
+    DEPTH_CAP(11, UINT64_C(177147)),
+    DEPTH_CAP(12, UINT64_C(531441)),
+    DEPTH_CAP(13, UINT64_C(1594323)),
+    DEPTH_CAP(14, UINT64_C(4782969)),
+    DEPTH_CAP(15, UINT64_C(14348907)),
+    DEPTH_CAP(16, UINT64_C(43046721)),
+    DEPTH_CAP(17, UINT64_C(129140163)),
+    DEPTH_CAP(18, UINT64_C(387420489)),
+    DEPTH_CAP(19, UINT64_C(1162261467)),
+    DEPTH_CAP(20, UINT64_C(3486784401)),
+    DEPTH_CAP(21, UINT64_C(10460353203)),
+    DEPTH_CAP(22, UINT64_C(31381059609)),
+    DEPTH_CAP(23, UINT64_C(94143178827)),
+    DEPTH_CAP(24, UINT64_C(282429536481)),
+    DEPTH_CAP(25, UINT64_C(847288609443)),
+    DEPTH_CAP(26, UINT64_C(2541865828329)),
+    DEPTH_CAP(27, UINT64_C(7625597484987)),
+    DEPTH_CAP(28, UINT64_C(22876792454961)),
+    DEPTH_CAP(29, UINT64_C(68630377364883)),
+};
+
+static inline uint32_t depth_cap(uint32_t d)
 {
-    if (d >= 30) /* k (2/3)^30 < 1 */
-        return QUANTILE_MIN_CAP;
-    uint64_t num = (uint64_t)QUANTILE_K << d, den = 1;
-    for (uint32_t i = 0; i < d; i++)
-        den *= 3;
-    uint64_t c = num / den;
-    return c < QUANTILE_MIN_CAP ? QUANTILE_MIN_CAP : (uint32_t)c;
+    return d < 30 ? depth_caps[d] : QUANTILE_MIN_CAP;
 }
 
-static uint32_t level_cap(uint32_t h, uint32_t levels)
+static inline uint32_t level_cap(uint32_t h, uint32_t levels)
 {
     uint32_t c = depth_cap(levels - 1 - h);
     return h == 0 && c < QUANTILE_L0_CAP ? QUANTILE_L0_CAP : c;
@@ -106,39 +152,281 @@ static void insertion_sort(uint64_t *a, uint32_t n)
     }
 }
 
-/* LSD radix sort skipping bytes that are equal in every item: no
- * adversarial worst case, and small values need one or two passes. */
-static void sort_u64(uint64_t *a, uint32_t n)
+/* Below this many items a sort is an insertion sort. */
+#define SORT_SMALL 32
+/* Counters a sort keeps: digits * 2^width at most for the radix sort, up
+ * to 2n + 8 buckets for the log-scale one. */
+#define RADIX_COUNTS 4096
+_Static_assert(QUANTILE_CAPACITY < 65536, "sort counters are 16-bit");
+_Static_assert(2 * QUANTILE_CAPACITY + 16 <= RADIX_COUNTS, "log-scale buckets must fit");
+/* A span of this many bits at most takes two radix passes anyway: no read
+ * to find the bits that really vary. */
+#define RADIX_HINT_BITS 18
+
+/* Exclusive prefix sums of c[0 .. r), r even (a multiple of 8 is
+ * fastest). */
+static void prefix_sums(uint16_t *c, uint32_t r)
 {
-    if (n < 48) {
-        insertion_sort(a, n);
-        return;
+    uint16_t *p = c, *end = c + r;
+    uint32_t sum = 0;
+#ifdef __SSE2__
+    __m128i carry = _mm_setzero_si128();
+    for (; p + 8 <= end; p += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        __m128i t = _mm_add_epi16(x, _mm_slli_si128(x, 2));
+        t = _mm_add_epi16(t, _mm_slli_si128(t, 4));
+        t = _mm_add_epi16(t, _mm_slli_si128(t, 8));
+        t = _mm_add_epi16(t, carry);
+        _mm_storeu_si128((__m128i *)p, _mm_sub_epi16(t, x));
+        carry = _mm_shufflehi_epi16(t, 0xff);
+        carry = _mm_unpackhi_epi64(carry, carry);
     }
-    uint64_t tmp[CAP];
-    uint64_t diff = 0;
-    for (uint32_t i = 1; i < n; i++)
-        diff |= a[i] ^ a[0];
-    uint64_t *src = a, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 8) {
-        if (((diff >> shift) & 0xff) == 0)
-            continue;
-        uint32_t pos[256] = {0};
-        for (uint32_t i = 0; i < n; i++)
-            pos[(src[i] >> shift) & 0xff]++;
-        uint32_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            uint32_t c = pos[b];
-            pos[b] = sum;
-            sum += c;
+    sum = (uint32_t)_mm_cvtsi128_si32(carry) & 0xffff;
+#endif
+    for (; p < end; p += 2) {
+        uint32_t c0 = p[0], c1 = p[1];
+        p[0] = (uint16_t)sum;
+        p[1] = (uint16_t)(sum + c0);
+        sum += c0 + c1;
+    }
+}
+
+/* One stable pass: dst gets src ordered by the digit (v >> sh) & m, given
+ * the digit's bucket starts in c. */
+static void scatter(const uint64_t *src, uint64_t *dst, size_t n, uint16_t *c, unsigned sh,
+                    uint64_t m)
+{
+    const uint64_t *end = src + n;
+    if (sh == 0) {
+        for (; src + 2 <= end; src += 2) {
+            uint64_t v0 = src[0], v1 = src[1];
+            dst[c[v0 & m]++] = v0;
+            dst[c[v1 & m]++] = v1;
         }
-        for (uint32_t i = 0; i < n; i++)
-            dst[pos[(src[i] >> shift) & 0xff]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
+    } else {
+        for (; src + 2 <= end; src += 2) {
+            uint64_t v0 = src[0], v1 = src[1];
+            dst[c[(v0 >> sh) & m]++] = v0;
+            dst[c[(v1 >> sh) & m]++] = v1;
+        }
     }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
+    if (src < end)
+        dst[c[(*src >> sh) & m]++] = *src;
+}
+
+/* LSD radix sort of a[0 .. n) (n >= 2), without writing to it: the result
+ * is in buf0 or buf1 (each n items), or is a itself when all items are
+ * equal; returned.  Every item differs from every other in the bits of span
+ * at most (a bound the caller knows, such as min ^ max; not 0).
+ *
+ * Only the S bits that vary are sorted on: they are cut into p digits of
+ * equal width w, p chosen to minimize p passes over the items plus p
+ * prefix sums over 2^w counters.  When span leaves more than two passes,
+ * one read of the items (OR and AND of all) finds the bits that really
+ * vary.  One read counts every digit; a digit that turns out constant is
+ * skipped.  No adversarial worst case: at most 8 passes. */
+static const uint64_t *radix_sort(const uint64_t *a, uint32_t n, uint64_t span, uint64_t *buf0,
+                                  uint64_t *buf1)
+{
+    unsigned lo = 0, bits = 64 - (unsigned)__builtin_clzll(span);
+    if (bits > RADIX_HINT_BITS) {
+        uint64_t or0 = 0, or1 = 0, and0 = ~UINT64_C(0), and1 = ~UINT64_C(0);
+        const uint64_t *p = a, *end = a + n;
+        for (; p + 2 <= end; p += 2) {
+            or0 |= p[0];
+            and0 &= p[0];
+            or1 |= p[1];
+            and1 &= p[1];
+        }
+        if (p < end) {
+            or0 |= p[0];
+            and0 &= p[0];
+        }
+        uint64_t diff = (or0 | or1) ^ (and0 & and1);
+        if (diff == 0)
+            return a;
+        lo = (unsigned)__builtin_ctzll(diff);
+        bits = 64 - (unsigned)__builtin_clzll(diff) - lo;
+    }
+
+    /* Cost of p passes: p (13 n + 2 * 2^w) instructions, about. */
+    unsigned p = 0, w = 0;
+    uint64_t best = UINT64_MAX;
+    for (unsigned pp = 1; pp <= 8; pp++) {
+        unsigned ww = (bits + pp - 1) / pp;
+        if (ww < 1)
+            ww = 1;
+        if (ww > 11 || (pp << ww) > RADIX_COUNTS)
+            continue;
+        uint64_t cost = pp * (UINT64_C(13) * n + (UINT64_C(2) << ww));
+        if (cost < best) {
+            best = cost;
+            p = pp;
+            w = ww;
+        }
+    }
+    const uint32_t r = UINT32_C(1) << w;
+    const uint64_t m = r - 1;
+
+    uint16_t cnt[RADIX_COUNTS];
+    memset(cnt, 0, (size_t)(p << w) * sizeof(cnt[0]));
+    uint16_t *c0 = cnt, *c1 = cnt + r;
+    const uint64_t *end = a + n;
+    if (p == 1) {
+        for (const uint64_t *q = a; q < end; q++)
+            c0[(*q >> lo) & m]++;
+    } else if (p == 2 && lo == 0) {
+        for (const uint64_t *q = a; q < end; q++) {
+            uint64_t v = *q;
+            c0[v & m]++;
+            c1[(v >> w) & m]++;
+        }
+    } else {
+        for (const uint64_t *q = a; q < end; q++) {
+            uint64_t v = *q >> lo;
+            for (unsigned k = 0; k < p; k++)
+                cnt[(k << w) + ((v >> (k * w)) & m)]++;
+        }
+    }
+
+    const uint64_t *src = a;
+    uint64_t *dst = buf0;
+    for (unsigned k = 0; k < p; k++) {
+        unsigned sh = lo + k * w;
+        uint16_t *c = cnt + (k << w);
+        if (c[(a[0] >> sh) & m] == n)
+            continue; /* constant digit */
+        prefix_sums(c, r);
+        scatter(src, dst, n, c, sh, m);
+        src = dst;
+        dst = dst == buf0 ? buf1 : buf0;
+    }
+    return src;
+}
+
+/* Move *p down into the sorted run [b, p); returns how far it went. */
+static inline size_t insert_back(uint64_t *b, uint64_t *p)
+{
+    uint64_t v = *p, *j = p;
+    while (j > b && j[-1] > v) {
+        j[0] = j[-1];
+        j--;
+    }
+    *j = v;
+    return (size_t)(p - j);
+}
+
+/* Bucket of v: monotone in v, in [0, r).  Linear: (v - base) >> sh.  Log
+ * scale: the top bits of the double v + 1 (exponent and the first mantissa
+ * bits, shifted right by sh) less base; needs v < 2^62. */
+static inline __attribute__((always_inline)) uint32_t bucket(uint64_t v, bool linear, uint64_t base,
+                                                             unsigned sh)
+{
+    if (linear)
+        return (uint32_t)((v - base) >> sh);
+    double d = (double)(int64_t)(v + 1);
+    uint64_t b;
+    memcpy(&b, &d, sizeof(b));
+    return (uint32_t)(b >> sh) - (uint32_t)base;
+}
+
+/* Counting pass on bucket() into buf0, then an insertion pass; false when
+ * that pass would move more than 3 items per item. */
+static inline __attribute__((always_inline)) bool bucket_sort(const uint64_t *a, uint32_t n,
+                                                              uint64_t *buf0, bool linear,
+                                                              uint64_t base, unsigned sh,
+                                                              uint32_t r)
+{
+    uint16_t cnt[RADIX_COUNTS], key[CAP];
+    memset(cnt, 0, r * sizeof(cnt[0]));
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        uint32_t k0 = bucket(a[i], linear, base, sh), k1 = bucket(a[i + 1], linear, base, sh);
+        key[i] = (uint16_t)k0;
+        key[i + 1] = (uint16_t)k1;
+        cnt[k0]++;
+        cnt[k1]++;
+    }
+    if (i < n) {
+        uint32_t k = bucket(a[i], linear, base, sh);
+        key[i] = (uint16_t)k;
+        cnt[k]++;
+    }
+    prefix_sums(cnt, r);
+    for (i = 0; i + 2 <= n; i += 2) {
+        buf0[cnt[key[i]]++] = a[i];
+        buf0[cnt[key[i + 1]]++] = a[i + 1];
+    }
+    if (i < n)
+        buf0[cnt[key[i]]++] = a[i];
+
+    /* Items of a lower bucket are smaller: only a bucket's own items move
+     * (mostly none: pairs in order are checked at once). */
+    uint64_t *p = buf0 + 1, *last = buf0 + n - 1, prev = buf0[0];
+    size_t moved = 0, budget = 3 * (size_t)n;
+    for (; p < last; p += 2) {
+        uint64_t v0 = p[0], v1 = p[1];
+        if (__builtin_expect(v0 >= prev && v1 >= v0, 1)) {
+            prev = v1;
+            continue;
+        }
+        moved += insert_back(buf0, p) + insert_back(buf0, p + 1);
+        if (moved > budget)
+            return false;
+        prev = p[1];
+    }
+    if (p == last)
+        insert_back(buf0, p);
+    return true;
+}
+
+/* Sort a[0 .. n) without writing to it: the result is in buf0 or buf1
+ * (each n items), or is a itself when all items are equal; returned.  All
+ * items lie in [lo, hi] (the sketch's min and max); mean is the sketch's
+ * (a hint only).
+ *
+ * One counting pass on a bucket key (about two buckets per item) leaves
+ * only items of the same bucket out of order, and an insertion pass
+ * finishes.  Latencies spread over decades: the key is log-scale (2^m
+ * buckets per octave of [lo, hi]), unless the mean is high in the range
+ * (uniform-like values, which would crowd the top octave's buckets) or
+ * values reach 2^62: then it is linear.  Should the insertion pass move
+ * more than a few items per item (values crowded into few buckets), the
+ * LSD radix sort does it. */
+static const uint64_t *sort_u64(const uint64_t *a, uint32_t n, uint64_t lo, uint64_t hi,
+                                uint64_t mean, uint64_t *buf0, uint64_t *buf1)
+{
+    if (n < SORT_SMALL) {
+        memcpy(buf0, a, n * sizeof(*a));
+        insertion_sort(buf0, n);
+        return buf0;
+    }
+    if (lo == hi)
+        return a;
+    bool ok;
+    if (hi >= UINT64_C(1) << 62 || mean - lo > (hi - lo) / 3) {
+        unsigned sh = 0;
+        while (((hi - lo) >> sh) >= 2 * n)
+            sh++;
+        uint32_t r = ((uint32_t)((hi - lo) >> sh) + 8) & ~UINT32_C(7);
+        ok = bucket_sort(a, n, buf0, true, lo, sh, r);
+    } else {
+        unsigned octaves = (unsigned)(__builtin_clzll(lo + 1) - __builtin_clzll(hi + 1)) + 1;
+        unsigned m = 0;
+        while (m < 11 && (octaves << (m + 1)) <= 2 * n)
+            m++;
+        unsigned sh = 52 - m;
+        uint32_t kmin = bucket(lo, false, 0, sh);
+        uint32_t r = (bucket(hi, false, kmin, sh) + 8) & ~UINT32_C(7);
+        ok = bucket_sort(a, n, buf0, false, kmin, sh, r);
+    }
+    return ok ? buf0 : radix_sort(a, n, lo ^ hi, buf0, buf1);
+}
+
+/* The mean sample, a hint for the sort (wrong once the sum saturates). */
+static inline uint64_t mean(const struct quantile *q)
+{
+    return q->n ? q->sum / q->n : 0;
 }
 
 void quantile_init(struct quantile *q)
@@ -164,11 +452,57 @@ static void add_top_level(struct quantile *q)
     q->cap_total = total_cap(h + 1);
 }
 
+/* Merge n sorted items up[0], up[st], up[2 st] .. into the sorted run
+ * items[j .. c), writing from items[j - n]; on ties the run's item goes
+ * after.  The up items not above the run's last item come first: for them
+ * the run needs no bound (its last item stops it), and the write index
+ * stays behind the run's read index.  The rest of the run then moves down
+ * and the up items above it follow.  up must not overlap items[j - n .. c). */
+static void merge_into(uint64_t *items, uint32_t j, uint32_t c, const uint64_t *up, size_t st,
+                       uint32_t n)
+{
+    uint32_t u = 0; /* first up index above items[c - 1] */
+    if (j < c) {
+        uint64_t top = items[c - 1];
+        uint32_t hi = n;
+        while (u < hi) {
+            uint32_t mid = u + (hi - u) / 2;
+            if (up[mid * st] <= top)
+                u = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    uint64_t *out = &items[j - n];
+    const uint64_t *r = &items[j];
+    for (const uint64_t *up_mid = up + (size_t)u * st; up < up_mid; up += st) {
+        uint64_t y = *up, x;
+        while ((x = *r) < y) {
+            *out++ = x;
+            r++;
+        }
+        *out++ = y;
+    }
+    if (u == n)
+        return; /* the rest of the run is in place */
+    size_t rest = (size_t)(&items[c] - r);
+    memmove(out, r, rest * sizeof(uint64_t));
+    out += rest;
+    size_t left = n - u, i = 0;
+    for (; i + 2 <= left; i += 2) {
+        out[i] = up[i * st];
+        out[i + 1] = up[(i + 1) * st];
+    }
+    if (i < left)
+        out[i] = up[i * st];
+}
+
 /* Halve level h: every other item (random phase) moves up to level h + 1,
  * merged into its sorted run; an odd leftover stays, keeping its weight.
  * At the level cap the top level halves in place: there each item survives
  * with probability 1/2 and no leftover is spared, since a spared item would
- * gain weight relative to the others on every halving. */
+ * gain weight relative to the others on every halving.  Level 0 is sorted
+ * into a buffer, which the merge then reads directly. */
 static void compact_level(struct quantile *q, uint32_t h)
 {
     if (h + 1 == q->num_levels && q->num_levels < QUANTILE_MAX_LEVELS)
@@ -179,32 +513,29 @@ static void compact_level(struct quantile *q, uint32_t h)
     uint32_t a = ls[h], b = ls[h + 1];
     uint32_t c = in_place ? b : ls[h + 2];
     uint32_t s = b - a;
-    if (h == 0)
-        sort_u64(&q->items[a], s);
-    uint32_t phase = coin(q, q->items[b - 1]);
-    uint32_t a2, n_up;
+    uint64_t buf[2 * CAP];
+    const uint64_t *run = &q->items[a]; /* level h, sorted */
+    if (h == 0 && s > 0)
+        run = sort_u64(run, s, q->min, q->max, mean(q), buf, buf + CAP);
+    uint32_t phase = coin(q, s > 0 ? run[s - 1] : 0);
+    uint32_t skip, n_up;
     if (in_place) {
-        a2 = a;
+        skip = 0;
         n_up = (s + 1 - phase) / 2;
     } else {
-        a2 = a + (s & 1);
-        n_up = (b - a2) / 2;
+        skip = s & 1;
+        n_up = (s - skip) / 2;
     }
+    uint32_t a2 = a + skip;
     uint32_t gap = (b - a2) - n_up;
 
-    uint64_t up[CAP / 2 + 1];
-    for (uint32_t i = 0; i < n_up; i++)
-        up[i] = q->items[a2 + phase + 2 * i];
-
-    /* Forward merge into [b - n_up, c): the write index stays behind the
-     * read index of the upper run until `up` is used up. */
-    uint32_t w = b - n_up, j = b;
-    for (uint32_t i = 0; i < n_up;) {
-        if (j < c && q->items[j] < up[i])
-            q->items[w++] = q->items[j++];
-        else
-            q->items[w++] = up[i++];
+    if (run == &q->items[a]) { /* the merge overwrites the level: copy */
+        memcpy(buf, run, s * sizeof(uint64_t));
+        run = buf;
+    } else if (skip) {
+        q->items[a] = run[0]; /* the leftover: the level's smallest */
     }
+    merge_into(q->items, b, c, run + skip + phase, 2, n_up);
 
     /* Close the gap left at [a2, b - n_up). */
     uint32_t lo = ls[0];
@@ -235,7 +566,8 @@ static void compress(struct quantile *q)
     compact_level(q, best);
 }
 
-void quantile_add(struct quantile *q, uint64_t v)
+/* The first sample (or a sample into a sketch not started). */
+static void __attribute__((noinline)) add_first(struct quantile *q, uint64_t v)
 {
     ensure_started(q);
     if (q->n == 0) {
@@ -251,6 +583,28 @@ void quantile_add(struct quantile *q, uint64_t v)
     q->sum = sat_add(q->sum, v);
     q->items[--q->level_start[0]] = v;
     if (used(q) > q->cap_total)
+        compress(q);
+}
+
+void quantile_add(struct quantile *q, uint64_t v)
+{
+    /* n > 0 implies a started sketch (num_levels > 0). */
+    if (__builtin_expect(q->n == 0, 0)) {
+        add_first(q, v);
+        return;
+    }
+    if (v < q->min)
+        q->min = v;
+    if (v > q->max)
+        q->max = v;
+    if (__builtin_add_overflow(q->n, 1, &q->n))
+        q->n = UINT64_MAX;
+    if (__builtin_add_overflow(q->sum, v, &q->sum))
+        q->sum = UINT64_MAX;
+    uint32_t l0 = q->level_start[0] - 1;
+    q->level_start[0] = l0;
+    q->items[l0] = v;
+    if (l0 + q->cap_total < CAP)
         compress(q);
 }
 
@@ -270,13 +624,7 @@ static void insert_batch(struct quantile *q, uint32_t h, const uint64_t *src, ui
     memmove(&q->items[lo - n], &q->items[lo], (a - lo) * sizeof(uint64_t));
     for (uint32_t l = 0; l < h; l++)
         ls[l] -= n;
-    uint32_t w = a - n, j = a;
-    for (uint32_t i = 0; i < n;) {
-        if (j < end && q->items[j] < src[i * stride])
-            q->items[w++] = q->items[j++];
-        else
-            q->items[w++] = src[i++ * stride];
-    }
+    merge_into(q->items, a, end, src, stride, n);
     ls[h] = a - n;
 }
 
@@ -364,10 +712,11 @@ static bool query(const struct quantile *q, const double *fr, uint64_t *out, int
     if (pending == 0)
         return true;
 
-    uint64_t l0[CAP];
+    uint64_t buf[2 * CAP];
     uint32_t n0 = level_size(q, 0);
-    memcpy(l0, &q->items[q->level_start[0]], n0 * sizeof(uint64_t));
-    sort_u64(l0, n0);
+    const uint64_t *l0 =
+        n0 ? sort_u64(&q->items[q->level_start[0]], n0, q->min, q->max, mean(q), buf, buf + CAP)
+           : buf;
 
     uint32_t pos[QUANTILE_MAX_LEVELS];
     for (uint32_t h = 0; h < levels; h++)

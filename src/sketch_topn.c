@@ -2,10 +2,11 @@
  * sketch_topn.c - frequent items map with purge-by-median.
  *
  * Layout choices: linear probing without tombstones; items leave the map
- * only in a purge, which deletes in place and then re-packs the probe
- * chains in one pass.  The text slot of an
- * item is packed into the top byte of its counter, so the per-packet path
- * learns whether the item holds text without scanning the text table.
+ * only in a purge, which deletes and re-packs the probe chains in one
+ * pass.  The text slot of an item is packed into the top byte of its
+ * counter, so the per-packet path learns whether the item holds text
+ * without scanning the text table.  That path (topn_add_key_) is inline in
+ * the header; the rare work it calls, purges and text claims, is here.
  */
 #include "sketch_topn.h"
 
@@ -13,12 +14,11 @@
 
 #include "hash.h"
 
-#define COUNT_BITS 56
-#define COUNT_MASK ((UINT64_C(1) << COUNT_BITS) - 1)
+#define COUNT_BITS TOPN_COUNT_BITS_
+#define COUNT_MASK TOPN_COUNT_MASK_
 #define HAS_TEXT   (UINT64_C(1) << 63)
 #define SLOT_MASK  (TOPN_SLOTS - 1)
-/* Stand-in for hash 0, which marks an empty map slot. */
-#define ZERO_KEY UINT64_C(0xd6e8feb86659fd93)
+#define ZERO_KEY   TOPN_ZERO_KEY_
 /* No text slot: 0 in the top byte; otherwise slot index + 1. */
 #define NO_TEXT (-1)
 
@@ -31,10 +31,10 @@ static inline uint64_t fix_key(uint64_t h)
     return h ? h : ZERO_KEY;
 }
 
-/* Where a key's probe starts; topn_prefetch() in the header must agree. */
+/* Where a key's probe starts: the header's, shared with topn_prefetch(). */
 static inline uint32_t home(uint64_t key)
 {
-    return (uint32_t)(key ^ (key >> 29)) & SLOT_MASK;
+    return topn_home_(key);
 }
 
 static inline uint64_t sat_add(uint64_t a, uint64_t b)
@@ -85,14 +85,13 @@ static void free_text(struct topn *t, int s)
  * per pass, without copying the counts anywhere. */
 static uint64_t select_count(const struct topn *t, uint32_t k)
 {
+    /* Empty slots hold count 0 and rank first: count them too (no test
+     * per slot) and skip past them. */
+    k += TOPN_SLOTS - t->active;
     uint32_t hist[256] = {0};
-    uint64_t maxc = 0;
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        if (t->slots[i].key == 0)
-            continue;
         uint64_t v = count_of(t->slots[i].count);
         hist[v < 255 ? v : 255]++;
-        maxc = v > maxc ? v : maxc;
     }
     for (uint32_t b = 0; b < 255; b++) {
         if (k < hist[b])
@@ -101,6 +100,11 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
     }
 
     /* k now ranks among the counts >= 255. */
+    uint64_t maxc = 0;
+    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
+        uint64_t v = count_of(t->slots[i].count);
+        maxc = v > maxc ? v : maxc;
+    }
     int shift = 0;
     while (shift + 8 < 64 && (maxc >> (shift + 8)) != 0)
         shift += 8;
@@ -109,7 +113,7 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
         memset(hist, 0, sizeof(hist));
         for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
             uint64_t v = count_of(t->slots[i].count);
-            if (t->slots[i].key && v >= 255 && (v & pmask) == prefix)
+            if (v >= 255 && (v & pmask) == prefix)
                 hist[(v >> shift) & 0xff]++;
         }
         uint32_t b = 0;
@@ -123,10 +127,37 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
     return prefix;
 }
 
+/* Purge step for occupied map index j: drop the item if its count is at
+ * most m (returns 1), else subtract m and move it to the first free slot
+ * from its home. */
+static inline uint32_t purge_slot(struct topn *t, uint32_t j, uint64_t m)
+{
+    struct topn_slot *x = &t->slots[j];
+    if (count_of(x->count) <= m) {
+        int s = text_slot_of(x->count);
+        if (s != NO_TEXT)
+            free_text(t, s);
+        x->key = 0;
+        x->count = 0;
+        return 1;
+    }
+    x->count -= m;
+    uint32_t p = home(x->key);
+    while (p != j && t->slots[p].key != 0)
+        p = (p + 1) & SLOT_MASK;
+    if (p != j) {
+        t->slots[p] = *x;
+        x->key = 0;
+        x->count = 0;
+    }
+    return 0;
+}
+
 /* Subtract the median count from every counter, drop those reaching zero,
  * and move the median into offset: estimates of survivors are unchanged.
- * Cold and out of line: add_key's per-packet path stays small. */
-static __attribute__((noinline, cold)) void purge(struct topn *t)
+ * Out of line, so the per-packet path stays small; not `cold`, which
+ * would compile its 8192-slot loops for size. */
+static __attribute__((noinline)) void purge(struct topn *t)
 {
     uint64_t m = select_count(t, t->active / 2);
 
@@ -135,41 +166,23 @@ static __attribute__((noinline, cold)) void purge(struct topn *t)
     while (t->slots[e].key != 0)
         e++;
 
-    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        struct topn_slot *x = &t->slots[i];
-        if (x->key == 0)
-            continue;
-        if (count_of(x->count) > m) {
-            x->count -= m;
-            continue;
-        }
-        int s = text_slot_of(x->count);
-        if (s != NO_TEXT)
-            free_text(t, s);
-        x->key = 0;
-        x->count = 0;
-        t->active--;
+    /* One walk of the ring from e deletes and re-packs: an item's home
+     * lies between e and the item, so everything from its home to it was
+     * already visited (deleted or placed), and moving it to the first
+     * free slot from its home restores the rule that every slot from an
+     * item's home to the item is occupied.  A survivor usually sits a slot
+     * or two from its home: far cheaper than shifting the cluster on every
+     * deletion. */
+    uint32_t dropped = 0;
+    for (uint32_t j = e + 1; j < TOPN_SLOTS; j++) {
+        if (t->slots[j].key != 0)
+            dropped += purge_slot(t, j, m);
     }
-
-    /* The holes broke probe chains: walking the ring from e, move each
-     * survivor to the first free slot from its home.  Everything before
-     * it in that walk is already placed, so one pass restores the rule
-     * that every slot from an item's home to the item is occupied; and
-     * a survivor usually sits a slot or two from its home, so this is
-     * far cheaper than shifting the cluster on every deletion. */
-    for (uint32_t k = 1; k < TOPN_SLOTS; k++) {
-        uint32_t j = (e + k) & SLOT_MASK;
-        if (t->slots[j].key == 0)
-            continue;
-        uint32_t p = home(t->slots[j].key);
-        while (p != j && t->slots[p].key != 0)
-            p = (p + 1) & SLOT_MASK;
-        if (p != j) {
-            t->slots[p] = t->slots[j];
-            t->slots[j].key = 0;
-            t->slots[j].count = 0;
-        }
+    for (uint32_t j = 0; j < e; j++) {
+        if (t->slots[j].key != 0)
+            dropped += purge_slot(t, j, m);
     }
+    t->active -= dropped;
     t->offset = sat_add(t->offset, m);
 }
 
@@ -188,9 +201,9 @@ static int min_text_slot(const struct topn *t, uint64_t *min)
     return best;
 }
 
-/* Give the item at map index i a text slot if its estimate now ranks among
- * the TOPN_TEXT_SLOTS highest.  Returns the slot or NO_TEXT. */
-static __attribute__((noinline)) int claim_text(struct topn *t, uint32_t i, uint64_t est)
+/* Give the item in map slot y a text slot if its estimate now ranks among
+ * the TOPN_TEXT_SLOTS highest; true if it got one. */
+bool topn_claim_text_(struct topn *t, struct topn_slot *y, uint64_t est)
 {
     int s;
     if (t->text_used < TOPN_TEXT_SLOTS) {
@@ -201,12 +214,12 @@ static __attribute__((noinline)) int claim_text(struct topn *t, uint32_t i, uint
             t->text_min = est;
     } else {
         if (est <= t->text_min)
-            return NO_TEXT;
+            return false;
         uint64_t min;
         s = min_text_slot(t, &min);
         t->text_min = min;
         if (est <= min)
-            return NO_TEXT;
+            return false;
         /* The evicted item stays counted, it just loses its text. */
         bool found;
         uint32_t j = probe(t, t->texts[s].hash, &found);
@@ -214,54 +227,19 @@ static __attribute__((noinline)) int claim_text(struct topn *t, uint32_t i, uint
             t->slots[j].count &= COUNT_MASK;
     }
     struct topn_text *x = &t->texts[s];
-    x->hash = t->slots[i].key;
+    x->hash = y->key;
     t->text_est[s] = est;
     x->has_text = 0;
     x->len = 0;
-    t->slots[i].count = count_of(t->slots[i].count) | ((uint64_t)(s + 1) << COUNT_BITS);
-    return s;
+    y->count = count_of(y->count) | ((uint64_t)(s + 1) << COUNT_BITS);
+    return true;
 }
 
-/* Count weight for key (already fixed); returns the item's text slot when
- * its text is wanted, else NO_TEXT. */
-static inline int add_key(struct topn *t, uint64_t key, uint64_t weight)
+struct topn_slot *topn_purge_for_(struct topn *t, uint64_t key)
 {
     bool found;
-    uint32_t i = probe(t, key, &found);
-    if (!found) {
-        if (__builtin_expect(t->active >= TOPN_MAX_ACTIVE, 0)) {
-            purge(t);
-            i = probe(t, key, &found);
-        }
-        t->slots[i].key = key;
-        t->slots[i].count = 0;
-        t->active++;
-    }
-    uint64_t c = t->slots[i].count;
-    uint64_t cnt = count_of(c) + weight;
-    if (__builtin_expect(cnt > COUNT_MASK || cnt < weight, 0))
-        cnt = COUNT_MASK;
-    t->slots[i].count = (c & ~COUNT_MASK) | cnt;
-    uint64_t est = sat_add(cnt, t->offset);
-
-    int s = text_slot_of(c);
-    if (s != NO_TEXT) {
-        t->text_est[s] = est;
-        return (c & HAS_TEXT) ? NO_TEXT : s;
-    }
-    /* The common miss: the text table is full of larger items (the same
-     * test claim_text starts with, without the call). */
-    if (t->text_used >= TOPN_TEXT_SLOTS && est <= t->text_min)
-        return NO_TEXT;
-    return claim_text(t, i, est);
-}
-
-bool topn_add(struct topn *t, uint64_t h, uint64_t weight)
-{
-    if (weight == 0)
-        return false;
-    t->total_weight = sat_add(t->total_weight, weight);
-    return add_key(t, fix_key(h), weight) != NO_TEXT;
+    purge(t);
+    return &t->slots[probe(t, key, &found)];
 }
 
 static void store_text(struct topn_text *x, const char *text, size_t len)
@@ -286,12 +264,6 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
         store_text(&t->texts[s], text, len);
         t->slots[i].count |= HAS_TEXT;
     }
-}
-
-void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len, uint64_t weight)
-{
-    if (topn_add(t, h, weight))
-        topn_set_text(t, h, text, len);
 }
 
 void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight)
@@ -349,7 +321,7 @@ void topn_merge(struct topn *dst, const struct topn *src)
 
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
         if (src->slots[i].key != 0)
-            add_key(dst, src->slots[i].key, count_of(src->slots[i].count));
+            topn_add_key_(dst, src->slots[i].key, count_of(src->slots[i].count));
     }
 
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {

@@ -71,26 +71,104 @@ struct topn_item {
 
 void topn_init(struct topn *t);
 
-/* Count `weight` for the key whose hash is h.  Returns true when the caller
- * must supply the key's text with topn_set_text() (it is now reportable and
- * its text is not held). */
-bool topn_add(struct topn *t, uint64_t h, uint64_t weight);
-
 /* Store the text of key h (truncated to TOPN_TEXT_MAX). */
 void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len);
 
 /* hash64(text) + topn_add + topn_set_text when needed. */
 void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight);
 
+/* Internals of the inline per-packet path below; not part of the API. */
+#define TOPN_COUNT_BITS_ 56
+#define TOPN_COUNT_MASK_ ((UINT64_C(1) << TOPN_COUNT_BITS_) - 1)
+/* Stand-in for hash 0, which marks an empty map slot. */
+#define TOPN_ZERO_KEY_ UINT64_C(0xd6e8feb86659fd93)
+
+/* Where a key's probe starts. */
+static inline uint32_t topn_home_(uint64_t key)
+{
+    return (uint32_t)(key ^ (key >> 29)) & (TOPN_SLOTS - 1);
+}
+
+/* Rare paths of topn_add, out of line: purge a full map and return the
+ * empty slot where key now goes; give the item in slot x a text slot if
+ * est now ranks (true: the caller must supply the text). */
+struct topn_slot *topn_purge_for_(struct topn *t, uint64_t key);
+bool topn_claim_text_(struct topn *t, struct topn_slot *x, uint64_t est);
+
+/* Count weight for key (hash already remapped from 0); true when the
+ * item's text is wanted.  The one copy of the counting logic, inline so
+ * that a constant weight folds and a count costs no call. */
+static inline bool topn_add_key_(struct topn *t, uint64_t key, uint64_t weight)
+{
+    /* Probe by byte offset: no index scaling in the loop. */
+    size_t o = (size_t)topn_home_(key) * sizeof(struct topn_slot);
+    struct topn_slot *x;
+    for (;;) {
+        x = (struct topn_slot *)((char *)t->slots + o);
+        if (x->key == key)
+            break;
+        if (x->key == 0) {
+            if (__builtin_expect(t->active >= TOPN_MAX_ACTIVE, 0))
+                x = topn_purge_for_(t, key);
+            x->key = key;
+            x->count = 0;
+            t->active++;
+            break;
+        }
+        o = (o + sizeof(*x)) & (sizeof(t->slots) - sizeof(*x));
+    }
+    /* Saturate at the count field's maximum, clear of the top byte. */
+    uint64_t c = x->count;
+    if (__builtin_expect(weight <= TOPN_COUNT_MASK_ - (c & TOPN_COUNT_MASK_), 1))
+        c += weight;
+    else
+        c |= TOPN_COUNT_MASK_;
+    x->count = c;
+    uint64_t est = (c & TOPN_COUNT_MASK_) + t->offset;
+    if (est < t->offset)
+        est = UINT64_MAX;
+
+    size_t s = (c >> TOPN_COUNT_BITS_) & 0x7f; /* text slot + 1 */
+    if (s != 0) {
+        t->text_est[s - 1] = est;
+        return (c >> 63) == 0; /* has_text not yet set */
+    }
+    /* The common miss: the text table is full of larger items. */
+    if (t->text_used >= TOPN_TEXT_SLOTS && est <= t->text_min)
+        return false;
+    return topn_claim_text_(t, x, est);
+}
+
+/* Count `weight` for the key whose hash is h.  Returns true when the caller
+ * must supply the key's text with topn_set_text() (it is now reportable and
+ * its text is not held). */
+static inline bool topn_add(struct topn *t, uint64_t h, uint64_t weight)
+{
+    if (weight == 0)
+        return false;
+    uint64_t tw;
+    if (__builtin_add_overflow(t->total_weight, weight, &tw))
+        tw = UINT64_MAX;
+    t->total_weight = tw;
+    if (__builtin_expect(h == 0, 0))
+        h = TOPN_ZERO_KEY_;
+    return topn_add_key_(t, h, weight);
+}
+
 /* topn_add + topn_set_text when needed, for a caller that already hashed
  * the key (one hash per key, shared by every sketch). */
-void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len, uint64_t weight);
+static inline void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len,
+                                  uint64_t weight)
+{
+    if (topn_add(t, h, weight))
+        topn_set_text(t, h, text, len);
+}
 
 /* Start loading the slot where key h's probe begins: callers that know
  * several keys early overlap the cache misses of their sketches. */
 static inline void topn_prefetch(const struct topn *t, uint64_t h)
 {
-    __builtin_prefetch(&t->slots[(uint32_t)(h ^ (h >> 29)) & (TOPN_SLOTS - 1)]);
+    __builtin_prefetch(&t->slots[topn_home_(h)]);
 }
 
 /* Estimate of key h (0 if not tracked). */

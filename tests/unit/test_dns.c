@@ -1619,6 +1619,14 @@ static void check_message(const uint8_t *wire, size_t len, const char *row, unsi
     assert_int_equal(q.name_len, strlen(want_name));
     assert_int_equal(q.qtype, num(c[C_QTYPE]));
     assert_int_equal(q.qclass, num(c[C_QCLASS]));
+    /* The fast path reads the same question (every name here is plain). */
+    struct dns_question_ref qr;
+    assert_int_equal(dns_question_ref(msg, len, &qr), DNS_OK);
+    char fast_name[DNS_NAME_WIRE_MAX + 1];
+    dns_name_ref_text(&qr.name, fast_name);
+    assert_string_equal(fast_name, want_name);
+    assert_int_equal(qr.qtype, q.qtype);
+    assert_int_equal(qr.end, q.end);
 
     struct dns_edns e;
     assert_int_equal(dns_parse_edns(msg, len, &e), DNS_OK);
@@ -1708,6 +1716,78 @@ static void test_fixture_dnssec(void **state)
     assert_int_equal(st.with_ecs, 0);
 }
 
+/* dns_question_ref against dns_parse_question on random questions: names
+ * of random labels over an alphabet heavy in the bytes that need escaping
+ * (and in length-octet look-alikes), sometimes with a pointer, cut at a
+ * random length.  Whenever the fast path answers, it must agree exactly;
+ * it may decline only a name that is escaped or has a pointer. */
+static void test_question_ref_differential(void **state)
+{
+    (void)state;
+    static const uint8_t alphabet[] = "abcXYZ09-_ ./\\\x01\x1f\x2e\x3f\x40\x5c\x7e\x7f\x80\xff";
+    uint64_t rng = 88172645463325252u;
+    unsigned fast = 0, declined = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        struct msg m = {.n = 0};
+        put_header(&m, 1, 0x0100, 1, 0, 0, 0);
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        unsigned labels = (unsigned)(rng % 9);
+        bool pointer = rng % 23 == 0;
+        for (unsigned l = 0; l < labels; l++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            unsigned len = 1 + (unsigned)(rng % (rng % 5 == 0 ? 63 : 12));
+            put8(&m, len);
+            for (unsigned i = 0; i < len; i++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                /* Mostly letters, now and then anything of the alphabet. */
+                put8(&m, rng % 8 ? 'a' + (unsigned)(rng >> 8) % 26
+                                 : alphabet[(rng >> 8) % (sizeof(alphabet) - 1)]);
+            }
+        }
+        if (pointer) {
+            put16(&m, 0xc000 | 4); /* into the header: qdcount's bytes 00 01 */
+        } else {
+            put8(&m, 0);
+        }
+        put16(&m, 28);
+        put16(&m, 1);
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t len = rng % 4 == 0 ? 12 + (size_t)(rng >> 8) % (m.n - 11) : m.n;
+        uint8_t *c = dup_exact(m.b, len);
+        struct dns_question q;
+        struct dns_question_ref r;
+        int slow = dns_parse_question(c, len, &q);
+        int rc = dns_question_ref(c, len, &r);
+        if (rc == DNS_NOT_PLAIN) {
+            declined++;
+            assert_true(slow != DNS_OK || q.escaped || pointer);
+        } else {
+            assert_int_equal(rc, slow);
+        }
+        if (rc == DNS_OK) {
+            fast++;
+            char text[DNS_NAME_WIRE_MAX + 1];
+            dns_name_ref_text(&r.name, text);
+            assert_false(q.escaped);
+            assert_string_equal(text, q.name);
+            assert_int_equal(r.name.len, q.name_len);
+            assert_int_equal(r.qtype, q.qtype);
+            assert_int_equal(r.qclass, q.qclass);
+            assert_int_equal(r.end, q.end);
+            assert_int_equal(r.name.nseps, q.nseps);
+            for (unsigned k = 3 - q.nseps; k < 3; k++)
+                assert_int_equal(r.name.seps[k], q.seps[k]);
+            /* The text is the wire bytes with a '.' per length octet. */
+            for (size_t i = 0; i < r.name.len; i++)
+                if (text[i] != '.')
+                    assert_int_equal((uint8_t)text[i], r.name.wire[i]);
+        }
+        free(c);
+    }
+    /* Both paths were exercised. */
+    assert_true(fast > 30000 && declined > 30000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1724,6 +1804,7 @@ int main(void)
         cmocka_unit_test(test_escaping_and_case),
         cmocka_unit_test(test_small_output_buffer),
         cmocka_unit_test(test_question),
+        cmocka_unit_test(test_question_ref_differential),
         cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_edns_basic),
         cmocka_unit_test(test_edns_ecs_v4_v6),

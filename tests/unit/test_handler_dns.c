@@ -347,6 +347,47 @@ static void test_filters(void **state)
     assert_string_equal(err, "only_rcode contained an invalid/unsupported rcode");
 }
 
+/* A name the fast path takes (plain) and names it leaves to the renderer
+ * (a label holding '.' or a control byte) must meet in the same items:
+ * SPEC 4.2 cuts the text at every '.', so all of these have qname2
+ * ".b.com". */
+static void test_names_either_path(void **state)
+{
+    (void)state;
+    struct msg esc_dot = dns_msg(2, 0, 0, "a/b.com", 1);
+    struct msg esc_ctl = dns_msg(3, 0, 0, "c/d.b.com", 1);
+    esc_dot.b[12 + 2] = '.';  /* label "a.b": text "a\.b.com" */
+    esc_ctl.b[12 + 2] = 0x01; /* label "c\001d" */
+    struct msg nx_esc = esc_dot;
+    nx_esc.b[2] |= 0x80;
+    nx_esc.b[3] = 3;
+    struct msg msgs[] = {
+        dns_msg(1, 0, 0, "x.b.com", 1),
+        esc_dot,
+        esc_ctl,
+        dns_msg(4, 0, 0, "y.x.b.com", 1),
+        dns_msg(5, 0, 0, "x.b.com", 1),
+        nx_esc,
+        dns_msg(1, 1, 3, "x.b.com", 1),
+    };
+    struct handler *h = new_dns(5, NULL, 0);
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+        feed(h, &msgs[i], 2000, (int64_t)i, msgs[i].b[2] & 0x80, DIR_UNKNOWN);
+    handler_finish(h);
+    char *s = window_json(h, 5);
+    assert_int_equal(num(s, "wire_packets.queries"), 5);
+    assert_int_equal(num(s, "cardinality.qname"), 4);
+    assert_non_null(strstr(s, "\"top_qname2\":[{\"estimate\":7,\"name\":\".b.com\"}]"));
+    assert_non_null(strstr(s, "{\"estimate\":3,\"name\":\"x.b.com\"}"));
+    assert_non_null(strstr(s, "{\"estimate\":2,\"name\":\"a\\\\.b.com\"}"));
+    assert_non_null(strstr(s, "{\"estimate\":1,\"name\":\"c\\\\001d.b.com\"}"));
+    assert_non_null(strstr(s, "{\"estimate\":1,\"name\":\".x.b.com\"}"));
+    assert_non_null(strstr(s, "\"top_nxdomain\":[{\"estimate\":1,\"name\":\"a\\\\.b.com\"},"
+                              "{\"estimate\":1,\"name\":\"x.b.com\"}]"));
+    free(s);
+    handler_free(&h);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -464,11 +505,17 @@ static void test_dhcp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_qname_levels), cmocka_unit_test(test_counters_and_transactions),
-        cmocka_unit_test(test_direction),    cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_top_slow),     cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_ports),
-        cmocka_unit_test(test_query_flood),  cmocka_unit_test(test_dhcp),
+        cmocka_unit_test(test_qname_levels),
+        cmocka_unit_test(test_counters_and_transactions),
+        cmocka_unit_test(test_direction),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_top_slow),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_names_either_path),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_query_flood),
+        cmocka_unit_test(test_dhcp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

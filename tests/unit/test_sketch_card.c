@@ -160,6 +160,44 @@ static void test_exact(void **state)
     free(c);
 }
 
+/* Exact mode searches near where a uniform hash should rank, and the
+ * whole array when that guess misses: hashes far from uniform (clustered
+ * at both ends, runs of neighbours) must still be found and kept sorted. */
+static void test_exact_skewed(void **state)
+{
+    (void)state;
+    struct card *c = new_card();
+    uint64_t rng = 9;
+    for (uint64_t n = 1; n <= CARD_EXACT_MAX; n++) {
+        uint64_t h;
+        switch (n % 4) {
+        case 0:
+            h = n; /* clustered near 0 */
+            break;
+        case 1:
+            h = UINT64_MAX - n; /* clustered near the top */
+            break;
+        case 2:
+            h = (UINT64_C(1) << 63) + n; /* a run in the middle */
+            break;
+        default:
+            h = key(1, n);
+        }
+        card_add(c, h);
+        assert_int_equal(c->n, n);
+        /* Every held hash is found again (no change), in order. */
+        for (uint32_t i = 0; i < c->n; i += 1 + (uint32_t)(rng_next(&rng) % 7)) {
+            card_add(c, c->u.hashes[i]);
+            assert_int_equal(c->n, n);
+        }
+        for (uint32_t i = 1; i < c->n; i++)
+            assert_true(c->u.hashes[i - 1] < c->u.hashes[i]);
+    }
+    assert_int_equal(c->dense, 0);
+    assert_int_equal(card_estimate(c), CARD_EXACT_MAX);
+    free(c);
+}
+
 /* Mean absolute relative error over seeds within 2%, each run within 6%. */
 static void test_accuracy(void **state)
 {
@@ -249,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_size),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_exact_skewed),
         cmocka_unit_test(test_accuracy),
         cmocka_unit_test(test_merge),
     };

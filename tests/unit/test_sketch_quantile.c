@@ -532,6 +532,73 @@ static void test_deterministic(void **state)
     free(c);
 }
 
+/* Level 0 is sorted for every query and compaction, by a path chosen from
+ * the values (log-scale buckets, radix for values past 2^62 or crowded
+ * into a narrow range, insertion below 32 items): in exact mode every
+ * answer is the sorted truth's, whatever the shape. */
+static void test_sort_shapes(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 2, 31, 32, 33, 100, 257, QUANTILE_K};
+    const double fr[] = {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0};
+    struct quantile *q = new_q();
+    uint64_t vals[QUANTILE_K], sorted[QUANTILE_K];
+    uint64_t rng = 17;
+    for (int shape = 0; shape < 10; shape++) {
+        for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+            size_t n = sizes[si];
+            quantile_init(q);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t r = rng_next(&rng);
+                switch (shape) {
+                case 0: /* decades */
+                    vals[i] = ((r >> 20) % 1000 + 100) << (r >> 8) % 15;
+                    break;
+                case 1: /* crowded: one log bucket */
+                    vals[i] = (UINT64_C(1) << 40) + r % 5000;
+                    break;
+                case 2: /* crowded and descending */
+                    vals[i] = (UINT64_C(1) << 50) - i;
+                    break;
+                case 3: /* past 2^62 */
+                    vals[i] = r | UINT64_C(1) << 63;
+                    break;
+                case 4: /* full range, extremes included */
+                    vals[i] = i % 3 == 0 ? 0 : i % 3 == 1 ? UINT64_MAX : r;
+                    break;
+                case 5: /* zeros and one large value */
+                    vals[i] = i == n / 2 ? UINT64_C(1) << 61 : 0;
+                    break;
+                case 6: /* constant */
+                    vals[i] = 12345;
+                    break;
+                case 7: /* ascending, low bits constant */
+                    vals[i] = (uint64_t)i << 20;
+                    break;
+                case 8: /* just below 2^62 */
+                    vals[i] = (UINT64_C(1) << 62) - 1 - r % 100;
+                    break;
+                default: /* uniform */
+                    vals[i] = r % 100000;
+                    break;
+                }
+                quantile_add(q, vals[i]);
+            }
+            memcpy(sorted, vals, n * sizeof(*vals));
+            qsort(sorted, n, sizeof(*sorted), cmp_u64);
+            for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+                size_t r = (size_t)floor(fr[i] * (double)n);
+                if (r == n)
+                    r = n - 1;
+                uint64_t v;
+                assert_true(quantile_get(q, fr[i], &v));
+                assert_int_equal(v, sorted[r]);
+            }
+        }
+    }
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_merge_tree),    cmocka_unit_test(test_merge_exact),
         cmocka_unit_test(test_capacity_many), cmocka_unit_test(test_capacity_self_merge),
         cmocka_unit_test(test_random_ops),    cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_sort_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -587,6 +587,33 @@ static void test_hash_zero(void **state)
     free(t);
 }
 
+/* Weight 0 counts nothing; a count stops at its field's maximum without
+ * spilling into the text bits beside it; the stream length saturates. */
+static void test_saturation(void **state)
+{
+    (void)state;
+    const uint64_t cmax = (UINT64_C(1) << 56) - 1;
+    struct topn *t = new_topn();
+    assert_false(topn_add(t, 42, 0));
+    assert_int_equal(t->active, 0);
+    assert_int_equal(t->total_weight, 0);
+    assert_true(topn_add(t, 42, cmax - 1));
+    topn_set_text(t, 42, "big", 3);
+    assert_false(topn_add(t, 42, 1));
+    assert_int_equal(topn_estimate(t, 42), cmax);
+    assert_false(topn_add(t, 42, 1));
+    assert_int_equal(topn_estimate(t, 42), cmax);
+    assert_false(topn_add(t, 42, UINT64_MAX));
+    assert_int_equal(topn_estimate(t, 42), cmax);
+    assert_int_equal(t->total_weight, UINT64_MAX);
+    check_structure(t);
+    struct topn_item out[TOPN_REPORT];
+    assert_int_equal(topn_report(t, out), 1);
+    assert_int_equal(out[0].estimate, cmax);
+    assert_memory_equal(out[0].text, "big", 3);
+    free(t);
+}
+
 /* Adversarial order: many light keys between purges, heavy keys rare. */
 static void test_purge_stress(void **state)
 {
@@ -624,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_ties_by_text),
         cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_hash_zero),
+        cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_purge_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
