@@ -73,10 +73,6 @@ struct handler_type {
                 size_t errlen);      /* optional */
     void (*fini)(struct handler *h); /* optional */
     void (*packet)(struct handler *h, void *live, const struct packet *p);
-    /* Optional, called for every handler of a pipeline before any handler
-     * counts the packet: start loading what packet() will touch, so that
-     * the cache misses of one handler overlap the work of the others. */
-    void (*prepare)(struct handler *h, const struct packet *p);
     void (*shift)(struct handler *h, void *closed, void *live); /* optional */
     void (*finish)(struct handler *h);                          /* optional: end of input */
     void (*input_stats)(struct handler *h, void *live, const struct input_stats *s); /* optional */

@@ -96,11 +96,6 @@ struct dns_state {
     struct name_list suffixes; /* lower-cased */
     struct name_list names;    /* lower-cased, no trailing dot */
     struct handler *h;         /* for the TCP callback */
-    /* dns_prepare's flow hash of the UDP datagram whose payload is
-     * pre_payload; used once, by the dns_packet of the same packet. */
-    const uint8_t *pre_payload;
-    uint64_t pre_flow;
-    uint16_t pre_port;
 };
 
 /* --- transactions ------------------------------------------------------- */
@@ -569,47 +564,19 @@ static int udp_dns_port(const struct packet *p)
     return -1;
 }
 
-/* Before the other handlers count the packet: the transaction slot and
- * the port's top-N slot, the two misses every deep DNS datagram takes. */
-static void dns_prepare(struct handler *h, const struct packet *p)
-{
-    struct dns_state *st = h->state;
-    int port = udp_dns_port(p);
-    if (port < 0 || p->payload_len < DNS_HEADER_LEN)
-        return;
-    uint64_t flow = flow_hash(p);
-    uint16_t id = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
-    __builtin_prefetch(&st->r->xacts[xact_slot(xact_key(flow, id))]);
-    struct dns_bucket *b = handler_live(h);
-    if (b != NULL)
-        topn_prefetch(&b->top_udp_ports, code_hash((unsigned)port));
-    st->pre_payload = p->payload;
-    st->pre_flow = flow;
-    st->pre_port = (uint16_t)port;
-}
-
 static void dns_packet(struct handler *h, void *live, const struct packet *p)
 {
     struct dns_state *st = h->state;
     if (p->l3 == 0)
         return;
-    int port;
-    uint64_t flow;
-    if (st->pre_payload != NULL && st->pre_payload == p->payload) {
-        port = st->pre_port; /* dns_prepare saw this datagram */
-        flow = st->pre_flow;
-    } else {
-        port = udp_dns_port(p);
-        flow = port >= 0 ? flow_hash(p) : 0;
-    }
-    st->pre_payload = NULL;
+    int port = udp_dns_port(p);
     if (port >= 0) {
         struct dns_msg m = {
             .data = p->payload,
             .len = p->payload_len,
             .dir = p->dir,
             .metric_port = (uint16_t)port,
-            .flow = flow,
+            .flow = flow_hash(p),
         };
         dns_message(h, &m, p);
     } else if (p->l4 == IPPROTO_TCP && (dns_is_port(p->sport) || dns_is_port(p->dport))) {
@@ -707,7 +674,6 @@ const struct handler_type handler_dns = {
     .init = dns_init,
     .fini = dns_fini,
     .packet = dns_packet,
-    .prepare = dns_prepare,
     .shift = dns_shift,
     .finish = dns_finish,
 };

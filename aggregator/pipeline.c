@@ -37,8 +37,6 @@ int pipeline_add(struct pipeline *pl, struct handler *h)
         return -1;
     }
     pl->handlers[pl->nhandlers++] = h;
-    if (h->type->prepare != NULL)
-        pl->prepare[pl->nprepare++] = h;
     return 0;
 }
 
@@ -52,8 +50,6 @@ void pipeline_frame(struct pipeline *pl, int linktype, const uint8_t *data, uint
     pl->frames++;
     if (sec > pl->last_sec)
         pl->last_sec = sec;
-    for (uint32_t i = 0; i < pl->nprepare; i++)
-        pl->prepare[i]->type->prepare(pl->prepare[i], &p);
     for (uint32_t i = 0; i < pl->nhandlers; i++)
         handler_feed(pl->handlers[i], &p);
 }

@@ -24,8 +24,6 @@ struct pipeline {
     struct decoder *dec;
     struct handler *handlers[PIPELINE_MAX_HANDLERS];
     uint32_t nhandlers;
-    uint32_t nprepare;
-    struct handler *prepare[PIPELINE_MAX_HANDLERS]; /* those with a prepare hook */
     uint64_t frames;
     int64_t last_sec;                 /* packet clock: newest frame time */
     struct hostspec_index host_index; /* of hosts, for the direction */
