@@ -51,7 +51,12 @@ static const struct metric_table dns_table = {
     .count = sizeof(dns_metrics) / sizeof(dns_metrics[0]),
 };
 
-#define XACT_SLOTS     (1u << 18)
+#define XACT_SLOTS (1u << 18)
+/* Queries kept aside before they enter the table; see xact_query(). */
+#define XACT_PENDING 8
+/* A pending entry whose query was answered: only an older entry of the
+ * key in the table, if any, remains to be removed. */
+#define XACT_ANSWERED  INT64_MIN
 #define XACT_MAX       (XACT_SLOTS / 4 * 3)
 #define XACT_TTL_SEC   5
 #define MAX_SUFFIXES   64
@@ -77,11 +82,14 @@ struct name_list {
  * bucket to the next.  TCP streams are heap state: a restart loses the
  * partial messages in flight (HACKING.md). */
 struct dns_resume {
-    uint32_t open;
+    uint32_t open; /* in xacts[] */
     uint32_t last_deep;
     uint64_t slow_in_us; /* top_slow thresholds from the last closed bucket */
     uint64_t slow_out_us;
-    uint64_t reserved[5];
+    uint32_t npending; /* pending[] holds the newest queries, oldest first */
+    uint32_t reserved32;
+    uint64_t reserved[4];
+    struct xact pending[XACT_PENDING];
     struct xact xacts[XACT_SLOTS];
 };
 
@@ -172,6 +180,87 @@ static uint32_t xact_purge(struct dns_state *st, int64_t before_ns)
         i++;
     }
     return purged;
+}
+
+/* A query's table slot is a cache miss that nothing else in the message
+ * waits for: the query waits in pending[] (its slot prefetched) until
+ * XACT_PENDING newer ones arrived, and enters the table then, when the
+ * slot is at hand.  Lookups see pending[] first, so matching is as if the
+ * table had it: a newer query of a key overwrites the older one's time,
+ * and a response removes the key wherever it is (an answered pending
+ * entry still removes an older copy from the table when it leaves). */
+static struct xact *pending_find(struct dns_state *st, uint64_t key)
+{
+    for (uint32_t i = 0; i < st->r->npending; i++)
+        if (st->r->pending[i].key == key)
+            return &st->r->pending[i];
+    return NULL;
+}
+
+/* The oldest pending entry into the table; false when the table is full
+ * (the query is dropped). */
+static bool pending_flush_one(struct dns_state *st)
+{
+    struct dns_resume *r = st->r;
+    struct xact e = r->pending[0];
+    memmove(&r->pending[0], &r->pending[1], (r->npending - 1) * sizeof(r->pending[0]));
+    r->npending--;
+    if (e.ts_ns != XACT_ANSWERED)
+        return xact_start(st, e.key, e.ts_ns);
+    struct xact *x = xact_find(st, e.key);
+    if (x != NULL)
+        xact_remove(st, x);
+    return true;
+}
+
+/* Every pending entry into the table; returns the queries dropped. */
+static uint32_t pending_flush(struct dns_state *st)
+{
+    uint32_t dropped = 0;
+    while (st->r->npending > 0)
+        dropped += !pending_flush_one(st);
+    return dropped;
+}
+
+/* A query; returns the queries dropped (the table full). */
+static uint32_t xact_query(struct dns_state *st, uint64_t key, int64_t ts_ns)
+{
+    struct xact *x = pending_find(st, key);
+    if (x != NULL) {
+        x->ts_ns = ts_ns; /* also revives an answered entry */
+        return 0;
+    }
+    if (st->r->open + st->r->npending >= XACT_MAX) {
+        /* Near full, whether a query fits depends on what was answered
+         * before it: no waiting then.  (Below, every pending query fits
+         * when it enters: drops happen exactly where they would.) */
+        uint32_t dropped = pending_flush(st);
+        return dropped + !xact_start(st, key, ts_ns);
+    }
+    uint32_t dropped = 0;
+    if (st->r->npending == XACT_PENDING)
+        dropped = !pending_flush_one(st);
+    st->r->pending[st->r->npending++] = (struct xact){.key = key, .ts_ns = ts_ns};
+    return dropped;
+}
+
+/* A response: the matching query's time, removed; false when none. */
+static bool xact_answer(struct dns_state *st, uint64_t key, int64_t *query_ns)
+{
+    struct xact *x = pending_find(st, key);
+    if (x != NULL && x->ts_ns != XACT_ANSWERED) {
+        *query_ns = x->ts_ns;
+        x->ts_ns = XACT_ANSWERED;
+        return true;
+    }
+    if (x != NULL)
+        return false; /* answered already: the table's copy is stale */
+    x = xact_find(st, key);
+    if (x == NULL)
+        return false;
+    *query_ns = x->ts_ns;
+    xact_remove(st, x);
+    return true;
 }
 
 /* --- options ------------------------------------------------------------ */
@@ -492,16 +581,14 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
     /* Transactions (SPEC 4.3). */
     int64_t ts_ns = p->ts_sec * 1000000000 + p->ts_nsec;
     if (!hdr.qr) {
-        if (!xact_start(st, xkey, ts_ns))
-            b->xact_dropped++;
+        b->xact_dropped += xact_query(st, xkey, ts_ns);
         return;
     }
-    struct xact *x = xact_find(st, xkey);
-    if (x == NULL)
+    int64_t query_ns;
+    if (!xact_answer(st, xkey, &query_ns))
         return;
-    int64_t ns = ts_ns - x->ts_ns;
+    int64_t ns = ts_ns - query_ns;
     uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
-    xact_remove(st, x);
     b->xact_total++;
     /* The response's direction: toward the host means the host asked. */
     if (m->dir == DIR_UNKNOWN)
@@ -593,6 +680,7 @@ static void dns_shift(struct handler *h, void *closed, void *live)
     st->r->slow_in_us = quantile_get(&c->xact_in_us, 0.90, &v) ? v : 0;
     st->r->slow_out_us = quantile_get(&c->xact_out_us, 0.90, &v) ? v : 0;
     int64_t now = l->hdr.period.start_sec;
+    c->xact_dropped += pending_flush(st); /* queries of the closed bucket */
     l->xact_timed_out += xact_purge(st, (now - XACT_TTL_SEC) * 1000000000);
     tcp_stream_expire(st->tcp, now);
     account_tcp(st, l);
@@ -602,9 +690,12 @@ static void dns_finish(struct handler *h)
 {
     struct dns_state *st = h->state;
     tcp_stream_close_all(st->tcp);
+    uint32_t dropped = pending_flush(st);
     struct dns_bucket *b = window_bucket(h->win, 0);
-    if (b != NULL)
+    if (b != NULL) {
         account_tcp(st, b);
+        b->xact_dropped += dropped;
+    }
 }
 
 static void dns_fini(struct handler *h)
@@ -656,8 +747,18 @@ fail:
 
 uint32_t handler_dns_open_xacts(const struct handler *h)
 {
-    const struct dns_state *st = h->state;
-    return st->r->open;
+    struct dns_state *st = h->state;
+    uint32_t n = st->r->open;
+    /* As if the pending entries were in the table already. */
+    for (uint32_t i = 0; i < st->r->npending; i++) {
+        const struct xact *e = &st->r->pending[i];
+        bool in_table = xact_find(st, e->key) != NULL;
+        if (e->ts_ns != XACT_ANSWERED && !in_table)
+            n++;
+        else if (e->ts_ns == XACT_ANSWERED && in_table)
+            n--;
+    }
+    return n;
 }
 
 static uint64_t dns_open_items(const struct handler *h)

@@ -115,33 +115,6 @@ static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
     return a->family == b->family && memcmp(a->a.v6, b->a.v6, addr_len(a->family)) == 0;
 }
 
-/* One endpoint (family, address, port) as a mixed word (flow_hash's final
- * mix avalanches the sum).  IPv4 fits one word with its port and family,
- * mixed by one 64x64->128 multiply folded (its left operand cannot be 0:
- * the family byte differs from K1's); IPv6 folds its second address word
- * with the port and family first. */
-static inline uint64_t endpoint_word(const struct ip_addr *a, uint16_t port)
-{
-    uint64_t pf = (uint64_t)port << 8 | a->family;
-    if (a->family == 6) {
-        uint64_t w0, w1;
-        memcpy(&w0, a->a.v6, 8);
-        memcpy(&w1, a->a.v6 + 8, 8);
-        return hash_mix64(w0 ^ hash_mix64(w1 ^ pf));
-    }
-    uint32_t v4;
-    memcpy(&v4, a->a.v4, 4);
-    return hash_fold(((uint64_t)v4 << 32 | pf) ^ HASH_K1, HASH_K2);
-}
-
-uint64_t flow_hash(const struct packet *p)
-{
-    /* A sum does not depend on the order of its terms: the same value for
-     * both directions, without comparing the endpoints. */
-    uint64_t sum = endpoint_word(&p->src, p->sport) + endpoint_word(&p->dst, p->dport);
-    return hash_mix64(sum ^ HASH_SEED ^ (p->l4 ? p->l4 : p->ip_proto));
-}
-
 /* ---- table, LRU ------------------------------------------------------- */
 
 static void lru_unlink(struct tcp_stream *ts, uint32_t i)

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "hash.h"
 
 #define TCP_STREAM_MAX_OOO 16
 
@@ -94,7 +95,33 @@ const struct tcp_stream_stats *tcp_stream_stats(const struct tcp_stream *ts);
 uint32_t tcp_stream_flows(const struct tcp_stream *ts);
 uint64_t tcp_stream_bytes(const struct tcp_stream *ts);
 
-/* The symmetric flow hash used for both UDP and TCP transactions. */
-uint64_t flow_hash(const struct packet *p);
+/* One endpoint (family, address, port) as a mixed word (the final
+ * mix avalanches the sum).  IPv4 fits one word with its port and family,
+ * mixed by one 64x64->128 multiply folded (its left operand cannot be 0:
+ * the family byte differs from K1's); IPv6 folds its second address word
+ * with the port and family first. */
+static inline uint64_t flow_endpoint_word_(const struct ip_addr *a, uint16_t port)
+{
+    uint64_t pf = (uint64_t)port << 8 | a->family;
+    if (a->family == 6) {
+        uint64_t w0, w1;
+        memcpy(&w0, a->a.v6, 8);
+        memcpy(&w1, a->a.v6 + 8, 8);
+        return hash_mix64(w0 ^ hash_mix64(w1 ^ pf));
+    }
+    uint32_t v4;
+    memcpy(&v4, a->a.v4, 4);
+    return hash_fold(((uint64_t)v4 << 32 | pf) ^ HASH_K1, HASH_K2);
+}
+
+/* The symmetric flow hash used for both UDP and TCP transactions; inline,
+ * it runs for every DNS packet. */
+static inline uint64_t flow_hash(const struct packet *p)
+{
+    /* A sum does not depend on the order of its terms: the same value for
+     * both directions, without comparing the endpoints. */
+    uint64_t sum = flow_endpoint_word_(&p->src, p->sport) + flow_endpoint_word_(&p->dst, p->dport);
+    return hash_mix64(sum ^ HASH_SEED ^ (p->l4 ? p->l4 : p->ip_proto));
+}
 
 #endif

@@ -433,6 +433,73 @@ static void test_ports(void **state)
     handler_free(&h);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Transactions against SPEC 4.3 written out as a plain map (key -> query
+ * time; a query stores or overwrites, a response matching a key counts
+ * its latency and removes it): few keys, so that retransmitted queries,
+ * duplicate and unmatched responses, and a query right after the answer
+ * of the same key all happen, at every distance from each other.  Counts,
+ * the open transactions at every step and the exact latencies (fewer
+ * than QUANTILE_K, so the sketch is exact) must be the map's. */
+static void test_transactions_model(void **state)
+{
+    (void)state;
+    enum { KEYS = 12, STEPS = 700 };
+    struct handler *h = new_dns(5, NULL, 0);
+    struct msg q[KEYS], r[KEYS];
+    for (int k = 0; k < KEYS; k++) {
+        q[k] = dns_msg((uint16_t)(k % 4), 0, 0, "m.example.com", 1);
+        r[k] = dns_msg((uint16_t)(k % 4), 1, 0, "m.example.com", 1);
+    }
+    int64_t open_ns[KEYS];
+    bool open[KEYS] = {false};
+    uint64_t lat[STEPS];
+    unsigned nlat = 0, nopen = 0;
+    uint64_t rng = 12345;
+    int64_t t = 0;
+    for (int i = 0; i < STEPS; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        int k = (int)(rng % KEYS);
+        bool response = (rng >> 8) % 5 < 2;
+        t += 1 + (int64_t)((rng >> 16) % 3000000);
+        /* Key = client port (three of them) and DNS id (k % 4). */
+        uint16_t port = (uint16_t)(40000 + k / 4);
+        struct packet p = response ? udp(&r[k], 1000 + t / 1000000000, t % 1000000000, "192.0.2.53",
+                                         53, "10.0.0.1", port, DIR_IN)
+                                   : udp(&q[k], 1000 + t / 1000000000, t % 1000000000, "10.0.0.1",
+                                         port, "192.0.2.53", 53, DIR_OUT);
+        handler_feed(h, &p);
+        if (!response) {
+            nopen += !open[k];
+            open[k] = true;
+            open_ns[k] = t;
+        } else if (open[k]) {
+            lat[nlat++] = (uint64_t)(t - open_ns[k]) / 1000;
+            open[k] = false;
+            nopen--;
+        }
+        assert_int_equal(handler_dns_open_xacts(h), nopen);
+    }
+    handler_finish(h);
+    assert_int_equal(handler_dns_open_xacts(h), nopen);
+    char *s = window_json(h, 5);
+    assert_int_equal(num(s, "xact.counts.total"), nlat);
+    assert_int_equal(num(s, "xact.out.total"), nlat);
+    assert_true(nlat > 100 && nlat < 400);
+    qsort(lat, nlat, sizeof(lat[0]), cmp_u64);
+    /* pktvisor's rule: the sample at index floor(q * n). */
+    assert_int_equal(num(s, "xact.out.quantiles_us.p50"), lat[nlat / 2]);
+    assert_int_equal(num(s, "xact.out.quantiles_us.p90"), lat[nlat * 90 / 100]);
+    assert_int_equal(num(s, "xact.out.quantiles_us.p99"), lat[nlat * 99 / 100]);
+    free(s);
+    handler_free(&h);
+}
+
 /* A flood of never-answered queries from distinct clients: the table stops
  * at its cap (3/4 of 2^18 slots = 196608), the rest are counted as dropped,
  * and the next period shift purges them as timed out. */
@@ -514,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_names_either_path),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_transactions_model),
         cmocka_unit_test(test_query_flood),
         cmocka_unit_test(test_dhcp),
     };
