@@ -91,8 +91,8 @@ static const char usage_text[] =
     "      --chroot DIR                Empty root directory for them [default: "
     "/var/empty/pktvisord]; \"\" for none\n"
     "      --pid-file FILE             Write the supervisor's process id to FILE\n"
-    "      --ring-size BYTES           Packet ring per input, a power of two (k, M, G suffixes) "
-    "[default: 256M]\n";
+    "      --ring-size BYTES           Packet ring per tap (its workers share it), a power of "
+    "two (k, M, G suffixes) [default: 256M]\n";
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
