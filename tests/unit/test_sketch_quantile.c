@@ -150,6 +150,21 @@ static void test_empty(void **state)
 }
 
 /* For every n up to QUANTILE_K the answer is sorted[floor(f n)]. */
+/* Exact mode: the answer for each fraction is pktvisor's, the sample at
+ * index floor(f * n) of the sorted truth (n - 1 if that is n). */
+static void assert_exact(const struct quantile *q, const uint64_t *sorted, size_t n,
+                         const double *fr, size_t nfr)
+{
+    for (size_t i = 0; i < nfr; i++) {
+        size_t r = (size_t)floor(fr[i] * (double)n);
+        if (r == n)
+            r = n - 1;
+        uint64_t v;
+        assert_true(quantile_get(q, fr[i], &v));
+        assert_int_equal(v, sorted[r]);
+    }
+}
+
 static void test_exact(void **state)
 {
     (void)state;
@@ -162,14 +177,7 @@ static void test_exact(void **state)
         quantile_add(q, vals[n - 1]);
         memcpy(sorted, vals, n * sizeof(*vals));
         qsort(sorted, n, sizeof(*sorted), cmp_u64);
-        for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
-            size_t r = (size_t)floor(fr[i] * (double)n);
-            if (r == n)
-                r = n - 1;
-            uint64_t v;
-            assert_true(quantile_get(q, fr[i], &v));
-            assert_int_equal(v, sorted[r]);
-        }
+        assert_exact(q, sorted, n, fr, sizeof(fr) / sizeof(fr[0]));
         uint64_t four[QUANTILE_NFRAC];
         assert_true(quantile_get4(q, four));
         for (int i = 0; i < QUANTILE_NFRAC; i++) {
@@ -586,14 +594,7 @@ static void test_sort_shapes(void **state)
             }
             memcpy(sorted, vals, n * sizeof(*vals));
             qsort(sorted, n, sizeof(*sorted), cmp_u64);
-            for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
-                size_t r = (size_t)floor(fr[i] * (double)n);
-                if (r == n)
-                    r = n - 1;
-                uint64_t v;
-                assert_true(quantile_get(q, fr[i], &v));
-                assert_int_equal(v, sorted[r]);
-            }
+            assert_exact(q, sorted, n, fr, sizeof(fr) / sizeof(fr[0]));
         }
     }
     free(q);
