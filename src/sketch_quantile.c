@@ -14,9 +14,10 @@
  * values crowd into few buckets) into a buffer the merge reads with stride
  * 2, and the merge into level 1.  How the sort and the merge are done never
  * shows: the sorted level, the coin flips and the merged run are the same,
- * so answers are bit-identical to a plain sort (test_sketch_quantile pins
- * the state for fixed streams).  Every item lies in [min, max], which
- * bounds the sort's keys.
+ * so answers are bit-identical to a plain sort (checked against the
+ * previous, plain implementation when this was written; test_sort_shapes
+ * drives every sort path).  Every item lies in [min, max], which bounds
+ * the sort's keys.
  *
  * Capacity proof: the level capacities for H levels sum to less than
  * 3k + QUANTILE_MIN_CAP * H + QUANTILE_L0_CAP, since k (2/3)^d summed
