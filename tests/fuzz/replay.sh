@@ -11,7 +11,7 @@
 set -u
 srcdir=${top_srcdir:-.}
 builddir=${top_builddir:-.}
-targets="decode dns tcp_stream config proc_msg httpd_api policy_post pcap_mmap"
+targets="decode dns tcp_stream config proc_msg httpd_api policy_post pcap_mmap handler_dns"
 fail=0
 total=0
 for t in $targets; do
