@@ -334,6 +334,18 @@ int dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q)
     return dns_parse_question_hdr(msg, len, &h, q);
 }
 
+/* The type and class after a question's name, which ends at off. */
+static int read_type_class(const uint8_t *msg, size_t len, size_t off, uint16_t *qtype,
+                           uint16_t *qclass, size_t *end)
+{
+    if (len - off < 4)
+        return DNS_ERR_SHORT;
+    *qtype = dns_rd16_(msg + off);
+    *qclass = dns_rd16_(msg + off + 2);
+    *end = off + 4;
+    return DNS_OK;
+}
+
 int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_header *h,
                            struct dns_question *q)
 {
@@ -351,12 +363,7 @@ int dns_parse_question_hdr(const uint8_t *msg, size_t len, const struct dns_head
     memcpy(q->seps, mk.seps, sizeof(q->seps));
     q->nseps = mk.nseps;
     q->escaped = mk.escaped;
-    if (len - off < 4)
-        return DNS_ERR_SHORT;
-    q->qtype = dns_rd16_(msg + off);
-    q->qclass = dns_rd16_(msg + off + 2);
-    q->end = off + 4;
-    return DNS_OK;
+    return read_type_class(msg, len, off, &q->qtype, &q->qclass, &q->end);
 }
 
 void dns_name_ref_text(const struct dns_name_ref *r, char *out)
@@ -376,13 +383,7 @@ int dns_question_ref(const uint8_t *msg, size_t len, struct dns_question_ref *q)
 #if SWAR_LABELS
     if (!plain_name_ref(msg, len, DNS_HEADER_LEN, &q->name))
         return DNS_NOT_PLAIN;
-    size_t off = q->name.end;
-    if (len - off < 4)
-        return DNS_ERR_SHORT;
-    q->qtype = dns_rd16_(msg + off);
-    q->qclass = dns_rd16_(msg + off + 2);
-    q->end = off + 4;
-    return DNS_OK;
+    return read_type_class(msg, len, q->name.end, &q->qtype, &q->qclass, &q->end);
 #else
     return DNS_NOT_PLAIN;
 #endif
