@@ -8,16 +8,12 @@
  * samples.
  *
  * Cost: per sample, about 25 instructions in quantile_add, then its share
- * of a level-0 compaction: a sort (sort_u64: one counting pass on a
- * bucket key, log-scale since latencies spread over decades or linear for
- * uniform-like values, then an insertion pass; an LSD radix sort when
- * values crowd into few buckets) into a buffer the merge reads with stride
- * 2, and the merge into level 1.  How the sort and the merge are done never
+ * of a level-0 compaction: an LSD radix sort on the bits that vary (every
+ * item lies in [min, max]) into a buffer the merge reads with stride 2, and
+ * the merge into level 1.  How the sort and the merge are done never
  * shows: the sorted level, the coin flips and the merged run are the same,
- * so answers are bit-identical to a plain sort (checked against the
- * previous, plain implementation when this was written; test_sort_shapes
- * drives every sort path).  Every item lies in [min, max], which bounds
- * the sort's keys.
+ * so answers are bit-identical to a plain sort (test_sort_shapes drives
+ * every sort path).
  *
  * Capacity proof: the level capacities for H levels sum to less than
  * 3k + QUANTILE_MIN_CAP * H + QUANTILE_L0_CAP, since k (2/3)^d summed
@@ -32,9 +28,6 @@
 
 #include <math.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "hash.h"
 
@@ -155,36 +148,18 @@ static void insertion_sort(uint64_t *a, uint32_t n)
 
 /* Below this many items a sort is an insertion sort. */
 #define SORT_SMALL 32
-/* Counters a sort keeps: digits * 2^width at most for the radix sort, up
- * to 2n + 8 buckets for the log-scale one. */
+/* Counters the radix sort keeps: digits * 2^width at most. */
 #define RADIX_COUNTS 4096
 _Static_assert(QUANTILE_CAPACITY < 65536, "sort counters are 16-bit");
-_Static_assert(2 * QUANTILE_CAPACITY + 16 <= RADIX_COUNTS, "log-scale buckets must fit");
 /* A span of this many bits at most takes two radix passes anyway: no read
  * to find the bits that really vary. */
 #define RADIX_HINT_BITS 18
 
-/* Exclusive prefix sums of c[0 .. r), r even (a multiple of 8 is
- * fastest). */
+/* Exclusive prefix sums of c[0 .. r), r even. */
 static void prefix_sums(uint16_t *c, uint32_t r)
 {
-    uint16_t *p = c, *end = c + r;
     uint32_t sum = 0;
-#ifdef __SSE2__
-    __m128i carry = _mm_setzero_si128();
-    for (; p + 8 <= end; p += 8) {
-        __m128i x = _mm_loadu_si128((const __m128i *)p);
-        __m128i t = _mm_add_epi16(x, _mm_slli_si128(x, 2));
-        t = _mm_add_epi16(t, _mm_slli_si128(t, 4));
-        t = _mm_add_epi16(t, _mm_slli_si128(t, 8));
-        t = _mm_add_epi16(t, carry);
-        _mm_storeu_si128((__m128i *)p, _mm_sub_epi16(t, x));
-        carry = _mm_shufflehi_epi16(t, 0xff);
-        carry = _mm_unpackhi_epi64(carry, carry);
-    }
-    sum = (uint32_t)_mm_cvtsi128_si32(carry) & 0xffff;
-#endif
-    for (; p < end; p += 2) {
+    for (uint16_t *p = c, *end = c + r; p < end; p += 2) {
         uint32_t c0 = p[0], c1 = p[1];
         p[0] = (uint16_t)sum;
         p[1] = (uint16_t)(sum + c0);
@@ -305,97 +280,12 @@ static const uint64_t *radix_sort(const uint64_t *a, uint32_t n, uint64_t span, 
     return src;
 }
 
-/* Move *p down into the sorted run [b, p); returns how far it went. */
-static inline size_t insert_back(uint64_t *b, uint64_t *p)
-{
-    uint64_t v = *p, *j = p;
-    while (j > b && j[-1] > v) {
-        j[0] = j[-1];
-        j--;
-    }
-    *j = v;
-    return (size_t)(p - j);
-}
-
-/* Bucket of v: monotone in v, in [0, r).  Linear: (v - base) >> sh.  Log
- * scale: the top bits of the double v + 1 (exponent and the first mantissa
- * bits, shifted right by sh) less base; needs v < 2^62. */
-static inline __attribute__((always_inline)) uint32_t bucket(uint64_t v, bool linear, uint64_t base,
-                                                             unsigned sh)
-{
-    if (linear)
-        return (uint32_t)((v - base) >> sh);
-    double d = (double)(int64_t)(v + 1);
-    uint64_t b;
-    memcpy(&b, &d, sizeof(b));
-    return (uint32_t)(b >> sh) - (uint32_t)base;
-}
-
-/* Counting pass on bucket() into buf0, then an insertion pass; false when
- * that pass would move more than 3 items per item. */
-static inline __attribute__((always_inline)) bool bucket_sort(const uint64_t *a, uint32_t n,
-                                                              uint64_t *buf0, bool linear,
-                                                              uint64_t base, unsigned sh,
-                                                              uint32_t r)
-{
-    uint16_t cnt[RADIX_COUNTS], key[CAP];
-    memset(cnt, 0, r * sizeof(cnt[0]));
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        uint32_t k0 = bucket(a[i], linear, base, sh), k1 = bucket(a[i + 1], linear, base, sh);
-        key[i] = (uint16_t)k0;
-        key[i + 1] = (uint16_t)k1;
-        cnt[k0]++;
-        cnt[k1]++;
-    }
-    if (i < n) {
-        uint32_t k = bucket(a[i], linear, base, sh);
-        key[i] = (uint16_t)k;
-        cnt[k]++;
-    }
-    prefix_sums(cnt, r);
-    for (i = 0; i + 2 <= n; i += 2) {
-        buf0[cnt[key[i]]++] = a[i];
-        buf0[cnt[key[i + 1]]++] = a[i + 1];
-    }
-    if (i < n)
-        buf0[cnt[key[i]]++] = a[i];
-
-    /* Items of a lower bucket are smaller: only a bucket's own items move
-     * (mostly none: pairs in order are checked at once). */
-    uint64_t *p = buf0 + 1, *last = buf0 + n - 1, prev = buf0[0];
-    size_t moved = 0, budget = 3 * (size_t)n;
-    for (; p < last; p += 2) {
-        uint64_t v0 = p[0], v1 = p[1];
-        if (__builtin_expect(v0 >= prev && v1 >= v0, 1)) {
-            prev = v1;
-            continue;
-        }
-        moved += insert_back(buf0, p) + insert_back(buf0, p + 1);
-        if (moved > budget)
-            return false;
-        prev = p[1];
-    }
-    if (p == last)
-        insert_back(buf0, p);
-    return true;
-}
-
 /* Sort a[0 .. n) without writing to it: the result is in buf0 or buf1
  * (each n items), or is a itself when all items are equal; returned.  All
- * items lie in [lo, hi] (the sketch's min and max); mean is the sketch's
- * (a hint only).
- *
- * One counting pass on a bucket key (about two buckets per item) leaves
- * only items of the same bucket out of order, and an insertion pass
- * finishes.  Latencies spread over decades: the key is log-scale (2^m
- * buckets per octave of [lo, hi]), unless the mean is high in the range
- * (uniform-like values, which would crowd the top octave's buckets) or
- * values reach 2^62: then it is linear.  Should the insertion pass move
- * more than a few items per item (values crowded into few buckets), the
- * LSD radix sort does it. */
+ * items lie in [lo, hi] (the sketch's min and max), so only the bits of
+ * lo ^ hi can differ. */
 static const uint64_t *sort_u64(const uint64_t *a, uint32_t n, uint64_t lo, uint64_t hi,
-                                uint64_t mean, uint64_t *buf0, uint64_t *buf1)
+                                uint64_t *buf0, uint64_t *buf1)
 {
     if (n < SORT_SMALL) {
         memcpy(buf0, a, n * sizeof(*a));
@@ -404,30 +294,7 @@ static const uint64_t *sort_u64(const uint64_t *a, uint32_t n, uint64_t lo, uint
     }
     if (lo == hi)
         return a;
-    bool ok;
-    if (hi >= UINT64_C(1) << 62 || mean - lo > (hi - lo) / 3) {
-        unsigned sh = 0;
-        while (((hi - lo) >> sh) >= 2 * n)
-            sh++;
-        uint32_t r = ((uint32_t)((hi - lo) >> sh) + 8) & ~UINT32_C(7);
-        ok = bucket_sort(a, n, buf0, true, lo, sh, r);
-    } else {
-        unsigned octaves = (unsigned)(__builtin_clzll(lo + 1) - __builtin_clzll(hi + 1)) + 1;
-        unsigned m = 0;
-        while (m < 11 && (octaves << (m + 1)) <= 2 * n)
-            m++;
-        unsigned sh = 52 - m;
-        uint32_t kmin = bucket(lo, false, 0, sh);
-        uint32_t r = (bucket(hi, false, kmin, sh) + 8) & ~UINT32_C(7);
-        ok = bucket_sort(a, n, buf0, false, kmin, sh, r);
-    }
-    return ok ? buf0 : radix_sort(a, n, lo ^ hi, buf0, buf1);
-}
-
-/* The mean sample, a hint for the sort (wrong once the sum saturates). */
-static inline uint64_t mean(const struct quantile *q)
-{
-    return q->n ? q->sum / q->n : 0;
+    return radix_sort(a, n, lo ^ hi, buf0, buf1);
 }
 
 void quantile_init(struct quantile *q)
@@ -517,7 +384,7 @@ static void compact_level(struct quantile *q, uint32_t h)
     uint64_t buf[2 * CAP];
     const uint64_t *run = &q->items[a]; /* level h, sorted */
     if (h == 0 && s > 0)
-        run = sort_u64(run, s, q->min, q->max, mean(q), buf, buf + CAP);
+        run = sort_u64(run, s, q->min, q->max, buf, buf + CAP);
     uint32_t phase = coin(q, s > 0 ? run[s - 1] : 0);
     uint32_t skip, n_up;
     if (in_place) {
@@ -716,8 +583,7 @@ static bool query(const struct quantile *q, const double *fr, uint64_t *out, int
     uint64_t buf[2 * CAP];
     uint32_t n0 = level_size(q, 0);
     const uint64_t *l0 =
-        n0 ? sort_u64(&q->items[q->level_start[0]], n0, q->min, q->max, mean(q), buf, buf + CAP)
-           : buf;
+        n0 ? sort_u64(&q->items[q->level_start[0]], n0, q->min, q->max, buf, buf + CAP) : buf;
 
     uint32_t pos[QUANTILE_MAX_LEVELS];
     for (uint32_t h = 0; h < levels; h++)

@@ -541,9 +541,9 @@ static void test_deterministic(void **state)
 }
 
 /* Level 0 is sorted for every query and compaction, by a path chosen from
- * the values (log-scale buckets, radix for values past 2^62 or crowded
- * into a narrow range, insertion below 32 items): in exact mode every
- * answer is the sorted truth's, whatever the shape. */
+ * the values (radix passes over the bits that vary, fewer when the values
+ * crowd into a narrow range; insertion below 32 items): in exact mode
+ * every answer is the sorted truth's, whatever the shape. */
 static void test_sort_shapes(void **state)
 {
     (void)state;
