@@ -22,6 +22,7 @@ case $FILE in /*) ;; *) FILE="$(pwd)/$FILE" ;; esac
 PORT=11920      # the HTTPS agent
 PORT_D=11921    # the daemon
 PORT_FAIL=11922 # agents that must not start
+. "$top_srcdir/tests/integration/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP not root"; exit 77; }
 for tool in curl openssl python3; do
     command -v $tool >/dev/null 2>&1 || { echo "1..0 # SKIP $tool not found"; exit 77; }
@@ -57,7 +58,7 @@ mkcert ours && mkcert other &&
     { echo "Bail out! openssl cannot make certificates"; exit 99; }
 chmod 600 "$tmp/ours.key"
 
-cat >"$tmp/c.yaml" <<EOC
+file_tap_config "$tmp/c.yaml" "$FILE" "net: { type: net }"
 version: "1.0"
 visor:
   taps:
