@@ -10,55 +10,9 @@
 #include "decode.h"
 #include "hash.h"
 
-#define ETHERTYPE_IPV4_ 0x0800
-#define ETHERTYPE_IPV6_ 0x86dd
-
 static uint16_t be16_at(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Offset of the IP header and its version (4 or 6), or -1. */
-static int ip_offset(int linktype, const uint8_t *f, uint32_t cap, uint32_t *off)
-{
-    uint16_t etype;
-    switch (linktype) {
-    case LINKTYPE_ETHERNET:
-        if (cap < 14)
-            return -1;
-        etype = be16_at(f + 12);
-        *off = 14;
-        /* 802.1Q, 802.1ad and the old QinQ type */
-        while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && cap >= *off + 4) {
-            etype = be16_at(f + *off + 2);
-            *off += 4;
-        }
-        break;
-    case LINKTYPE_LINUX_SLL:
-        if (cap < 16)
-            return -1;
-        etype = be16_at(f + 14);
-        *off = 16;
-        break;
-    case LINKTYPE_LINUX_SLL2:
-        if (cap < 20)
-            return -1;
-        etype = be16_at(f);
-        *off = 20;
-        break;
-    case LINKTYPE_NULL:
-    case LINKTYPE_LOOP:
-        *off = 4; /* the family's byte order varies: the version nibble decides */
-        return cap > 4 ? f[4] >> 4 : -1;
-    default: /* raw IP */
-        *off = 0;
-        return cap > 0 ? f[0] >> 4 : -1;
-    }
-    if (etype == ETHERTYPE_IPV4_)
-        return 4;
-    if (etype == ETHERTYPE_IPV6_)
-        return 6;
-    return -1;
 }
 
 /* The ports of an unfragmented TCP or UDP header at l4, or false. */
@@ -74,10 +28,11 @@ static bool ports_at(const uint8_t *f, uint32_t caplen, uint32_t l4, uint8_t pro
 
 unsigned cap_spread_worker(int linktype, const uint8_t *frame, uint32_t caplen, unsigned n)
 {
-    uint32_t off;
+    uint32_t off = 0;
+    uint16_t vlans = 0;
     if (n <= 1)
         return 0;
-    int version = ip_offset(linktype, frame, caplen, &off);
+    int version = decode_link_ip(linktype, frame, caplen, &off, &vlans);
     size_t alen = version == 4 ? 4 : 16, at = version == 4 ? 12 : 8;
     if ((version != 4 && version != 6) || caplen < off + at + 2 * alen)
         return 0;

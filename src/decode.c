@@ -392,59 +392,56 @@ static inline bool is_vlan(uint16_t etype)
 }
 
 /* The IP version (4 or 6) behind ethertype etype whose payload starts at
- * *off, past any VLAN tags, or -1: not IP (ARP, LLC and the like: not an
- * error) or failed. */
-static int ether_ip(struct decoder *d, struct packet *p, const uint8_t *data, uint32_t caplen,
-                    uint16_t etype, uint32_t *off)
+ * *off, past any VLAN tags (counted in *vlans); as decode_link_ip(). */
+static int ether_ip(const uint8_t *data, uint32_t caplen, uint16_t etype, uint32_t *off,
+                    uint16_t *vlans)
 {
     while (is_vlan(etype)) {
         if (!fits(caplen, *off, 4))
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         etype = be16(data + *off + 2);
         *off += 4;
-        p->vlan_depth++;
+        (*vlans)++;
     }
     if (etype == ETHERTYPE_IPV4)
         return 4;
     if (etype == ETHERTYPE_IPV6)
         return 6;
-    return -1;
+    return 0;
 }
 
-/* The IP version of a frame of any link type, with the offset of its IP
- * header in *off; -1 when it holds no IP (failures counted). */
-static int link_ip(struct decoder *d, struct packet *p, int linktype, const uint8_t *data,
-                   uint32_t caplen, uint32_t *off)
+int decode_link_ip(int linktype, const uint8_t *data, uint32_t caplen, uint32_t *off,
+                   uint16_t *vlans)
 {
     switch (linktype) {
     case LINKTYPE_ETHERNET:
         if (caplen < 14)
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         *off = 14;
-        return ether_ip(d, p, data, caplen, be16(data + 12), off);
+        return ether_ip(data, caplen, be16(data + 12), off, vlans);
     case LINKTYPE_LINUX_SLL:
         if (caplen < 16)
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         *off = 16;
-        return ether_ip(d, p, data, caplen, be16(data + 14), off);
+        return ether_ip(data, caplen, be16(data + 14), off, vlans);
     case LINKTYPE_LINUX_SLL2:
         if (caplen < 20)
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         *off = 20;
-        return ether_ip(d, p, data, caplen, be16(data), off);
+        return ether_ip(data, caplen, be16(data), off, vlans);
     case LINKTYPE_RAW:
     case DLT_RAW_ALT:
         /* the first byte's version nibble picks the IP version */
         *off = 0;
         if (caplen < 1)
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         switch (data[0] >> 4) {
         case 4:
             return 4;
         case 6:
             return 6;
         default:
-            return fail(d, p, DECODE_ERR_MALFORMED);
+            return -DECODE_ERR_MALFORMED;
         }
     case LINKTYPE_IPV4:
         *off = 0;
@@ -455,7 +452,7 @@ static int link_ip(struct decoder *d, struct packet *p, int linktype, const uint
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP: {
         if (caplen < 4)
-            return fail(d, p, DECODE_ERR_TRUNCATED);
+            return -DECODE_ERR_TRUNCATED;
         /* the family is in the capturing host's byte order (LOOP: network
          * order, but writers differ); every valid value fits 16 bits */
         uint32_t fam = be32(data);
@@ -470,11 +467,11 @@ static int link_ip(struct decoder *d, struct packet *p, int linktype, const uint
         case BSD_AF_INET6_DARWIN:
             return 6;
         default:
-            return -1; /* not IP: nothing wrong with the frame */
+            return 0; /* not IP: nothing wrong with the frame */
         }
     }
     default:
-        return fail(d, p, DECODE_ERR_LINKTYPE);
+        return -DECODE_ERR_LINKTYPE;
     }
 }
 
@@ -484,13 +481,16 @@ static __attribute__((noinline)) int decode_link(struct decoder *d, struct packe
                                                  const uint8_t *data, uint32_t caplen)
 {
     uint32_t off = 0;
-    switch (link_ip(d, p, linktype, data, caplen, &off)) {
+    int v = decode_link_ip(linktype, data, caplen, &off, &p->vlan_depth);
+    switch (v) {
     case 4:
         return decode_ipv4(d, p, data, caplen, off);
     case 6:
         return decode_ipv6(d, p, data, caplen, off);
+    case 0:
+        return -1; /* not IP */
     default:
-        return -1;
+        return fail(d, p, (enum decode_error) - v);
     }
 }
 

@@ -118,6 +118,15 @@ const struct decode_stats *decoder_stats(const struct decoder *d);
 int decode_packet(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, int64_t ts_sec, int64_t ts_nsec, struct packet *p);
 
+/* Where a frame's IP header is, by its link layer alone: the IP version (4
+ * or 6) with the header's offset in *off and the VLAN tags passed added to
+ * *vlans; 0 when the frame carries no IP (ARP and the like: nothing
+ * wrong); or minus the decode_error that stops it.  decode_packet() uses it
+ * for every link type but plain Ethernet, and a file tap's reader to spread
+ * frames (capture/cap_spread.c). */
+int decode_link_ip(int linktype, const uint8_t *data, uint32_t caplen, uint32_t *off,
+                   uint16_t *vlans);
+
 /* Whether decode_packet() reads this pcap link type. */
 bool decode_linktype_supported(int linktype);
 
