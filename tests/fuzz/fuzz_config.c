@@ -17,49 +17,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "visor_config.h"
+#include "config_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(int cond)
-{
-    if (!cond)
-        __builtin_trap();
-}
-
 static void check_config(const struct visor_config *vc)
 {
-    char buf[160];
     for (size_t i = 0; i < vc->ntaps; i++) {
         const struct config_tap *t = &vc->taps[i];
         check(t->name[0] && strlen(t->name) <= CONFIG_NAME_MAX);
         check(strcmp(t->input_type, "pcap") == 0 || strcmp(t->input_type, "mock") == 0);
         check(config_find_tap(vc, t->name) == t);
     }
-    for (size_t i = 0; i < vc->npolicies; i++) {
-        const struct config_policy *p = &vc->policies[i];
-        check(config_find_policy(vc, p->name) == p);
-        check(config_find_tap(vc, p->tap) != NULL);
-        check(strcmp(p->kind, "collection") == 0);
-        snprintf(buf, sizeof(buf), "%s-%s", p->tap, p->name);
-        check(strcmp(buf, p->input_name) == 0);
-        check(p->window.num_periods >= 1 && p->window.num_periods <= 10);
-        check(p->window.deep_sample_rate >= 1 && p->window.deep_sample_rate <= 100);
-        for (size_t k = 0; k < p->nmodules; k++) {
-            const struct config_module *m = &p->modules[k];
-            snprintf(buf, sizeof(buf), "%s-%s", p->name, m->key);
-            check(strcmp(buf, m->name) == 0 && strlen(m->name) < 128);
-            const struct handler_opt *o = config_opt_find(m->opts, m->nopts, "num_periods");
-            check(o && o->type == HOPT_UINT && o->u == p->window.num_periods);
-            for (size_t j = 0; j < m->nopts; j++) {
-                const struct handler_opt *x = &m->opts[j];
-                check(x->key != NULL);
-                check(x->type != HOPT_STRING || x->s != NULL);
-                for (size_t l = 0; l < x->nlist; l++)
-                    check(x->list[l] != NULL);
-            }
-        }
-    }
+    for (size_t i = 0; i < vc->npolicies; i++)
+        check_policy(vc, &vc->policies[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
