@@ -53,7 +53,7 @@ static const struct metric_table dns_table = {
 
 #define XACT_SLOTS (1u << 18)
 /* Queries kept aside before they enter the table; see xact_query(). */
-#define XACT_PENDING 8
+#define XACT_PENDING 8 /* one byte each in pending_tags */
 /* A pending entry whose query was answered: only an older entry of the
  * key in the table, if any, remains to be removed. */
 #define XACT_ANSWERED  INT64_MIN
@@ -86,17 +86,37 @@ struct dns_resume {
     uint32_t last_deep;
     uint64_t slow_in_us; /* top_slow thresholds from the last closed bucket */
     uint64_t slow_out_us;
-    uint32_t npending; /* pending[] holds the newest queries, oldest first */
-    uint32_t reserved32;
-    uint64_t reserved[4];
+    /* pending[] is a ring of the newest queries, the oldest at
+     * pending_head; slots not in use hold key 0. */
+    uint32_t npending;
+    uint32_t pending_head;
+    uint64_t pending_tags; /* byte i: pending_tag() of pending[i]'s key */
+    uint64_t reserved[3];
     struct xact pending[XACT_PENDING];
     struct xact xacts[XACT_SLOTS];
 };
+
+/* Recently seen plain question names with their hashes and cuts, so a
+ * name seen again (the answer to a query, a popular name) skips the
+ * parse and the hashing.  Direct-mapped by the first 16 bytes of the
+ * name; a hit compares the whole wire name, so it is exact.  Derived
+ * data: not in the resume area, a restart starts it empty. */
+#define QNAME_MEMO_SLOTS (1u << 12)
+#define QNAME_MEMO_WIRE  36
+struct qname_memo {
+    uint64_t h, h2, h3;
+    uint8_t wlen; /* wire bytes, length octet to root octet; 0 = empty */
+    uint8_t c2, c3;
+    uint8_t has3;
+    uint8_t wire[QNAME_MEMO_WIRE];
+};
+_Static_assert(sizeof(struct qname_memo) == 64, "one cache line per memo slot");
 
 struct dns_state {
     struct tcp_stream *tcp;
     struct tcp_stream_stats tcp_seen; /* stats already added to buckets */
     struct dns_resume *r;             /* h->resume */
+    struct qname_memo *memo;          /* QNAME_MEMO_SLOTS, 64-byte aligned */
 
     bool exclude_noerror;
     bool only_rcode_set;
@@ -182,6 +202,12 @@ static uint32_t xact_purge(struct dns_state *st, int64_t before_ns)
     return purged;
 }
 
+/* A byte of the key, so that one word holds all of pending[]'s. */
+static uint64_t pending_tag(uint64_t key)
+{
+    return (key * UINT64_C(0x9e3779b97f4a7c15)) >> 56;
+}
+
 /* A query's table slot is a cache miss that nothing else in the message
  * waits for: the query waits in pending[] (its slot prefetched) until
  * XACT_PENDING newer ones arrived, and enters the table then, when the
@@ -191,9 +217,17 @@ static uint32_t xact_purge(struct dns_state *st, int64_t before_ns)
  * entry still removes an older copy from the table when it leaves). */
 static struct xact *pending_find(struct dns_state *st, uint64_t key)
 {
-    for (uint32_t i = 0; i < st->r->npending; i++)
-        if (st->r->pending[i].key == key)
-            return &st->r->pending[i];
+    /* The bytes of pending_tags equal to the key's tag, all at once (the
+     * lowest flag is exact, those above it may be false; the key decides).
+     * A slot freed keeps its tag; its key 0 never matches. */
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t x = st->r->pending_tags ^ pending_tag(key) * ones;
+    uint64_t z = (x - ones) & ~x & (ones << 7);
+    for (; z != 0; z &= z - 1) {
+        struct xact *e = &st->r->pending[__builtin_ctzll(z) / 8];
+        if (e->key == key)
+            return e;
+    }
     return NULL;
 }
 
@@ -202,8 +236,9 @@ static struct xact *pending_find(struct dns_state *st, uint64_t key)
 static bool pending_flush_one(struct dns_state *st)
 {
     struct dns_resume *r = st->r;
-    struct xact e = r->pending[0];
-    memmove(&r->pending[0], &r->pending[1], (r->npending - 1) * sizeof(r->pending[0]));
+    struct xact e = r->pending[r->pending_head];
+    r->pending[r->pending_head].key = 0;
+    r->pending_head = (r->pending_head + 1) % XACT_PENDING;
     r->npending--;
     if (e.ts_ns != XACT_ANSWERED)
         return xact_start(st, e.key, e.ts_ns);
@@ -240,7 +275,10 @@ static uint32_t xact_query(struct dns_state *st, uint64_t key, int64_t ts_ns)
     uint32_t dropped = 0;
     if (st->r->npending == XACT_PENDING)
         dropped = !pending_flush_one(st);
-    st->r->pending[st->r->npending++] = (struct xact){.key = key, .ts_ns = ts_ns};
+    uint32_t tail = (st->r->pending_head + st->r->npending++) % XACT_PENDING;
+    st->r->pending[tail] = (struct xact){.key = key, .ts_ns = ts_ns};
+    st->r->pending_tags &= ~(UINT64_C(0xff) << (8 * tail));
+    st->r->pending_tags |= pending_tag(key) << (8 * tail);
     return dropped;
 }
 
@@ -351,6 +389,15 @@ static inline void add_code(struct topn *t, uint64_t hv, unsigned v, const char 
     topn_set_text(t, hv, name, strlen(name));
 }
 
+struct dns_msg {
+    const uint8_t *data;
+    size_t len;
+    bool tcp;
+    enum packet_dir dir;
+    uint16_t metric_port;
+    uint64_t flow;
+};
+
 /* The question's name as the sketches key it.  The hashes (of the name
  * and of its qname2/qname3 cuts, hash_suffixes) are taken over the text
  * with each '.' replaced by the length of the label after it: for a plain
@@ -412,6 +459,57 @@ static void qname_from_text(struct qname *k, const struct dns_question *q)
     qname_cut(k, q2, q3, q->name);
 }
 
+/* The memo slot of the name at p (16 bytes readable there). */
+static struct qname_memo *memo_slot(const struct dns_state *st, const uint8_t *p)
+{
+    uint64_t x = hash_fold(hash_rd64_(p) ^ HASH_K1, hash_rd64_(p + 8) ^ HASH_K2);
+    return &st->memo[x & (QNAME_MEMO_SLOTS - 1)];
+}
+
+/* The question of m from memo slot e, if e holds its name: the bytes are
+ * the same, so the parse would find the same plain name. */
+static bool qname_recall(const struct qname_memo *e, const struct dns_msg *m, struct qname *k,
+                         uint16_t *qtype)
+{
+    const uint8_t *p = m->data + DNS_HEADER_LEN;
+    size_t n = e->wlen;
+    if (n == 0 || m->len - DNS_HEADER_LEN < n + 4) /* the name, type and class */
+        return false;
+    uint64_t d = hash_rd64_(p + n - 8) ^ hash_rd64_(e->wire + n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8)
+        d |= hash_rd64_(p + i) ^ hash_rd64_(e->wire + i);
+    if (d != 0)
+        return false;
+    k->key = (const char *)p + 1;
+    k->len = n - 2;
+    k->c2 = e->c2;
+    k->c3 = e->c3;
+    k->has3 = e->has3;
+    k->h = e->h;
+    k->h2 = e->h2;
+    k->h3 = e->h3;
+    k->ref = (struct dns_name_ref){.wire = p + 1, .len = n - 2, .end = DNS_HEADER_LEN + n};
+    k->text = NULL;
+    *qtype = dns_rd16_(p + n);
+    return true;
+}
+
+/* Keep plain name k (from qname_from_ref) in memo slot e. */
+static void qname_remember(struct qname_memo *e, const struct qname *k)
+{
+    size_t n = k->len + 2;
+    if (n < 8 || n > QNAME_MEMO_WIRE)
+        return;
+    e->h = k->h;
+    e->h2 = k->h2;
+    e->h3 = k->h3;
+    e->wlen = (uint8_t)n;
+    e->c2 = (uint8_t)k->c2;
+    e->c3 = (uint8_t)k->c3;
+    e->has3 = k->has3;
+    memcpy(e->wire, k->key - 1, n); /* from the first length octet */
+}
+
 static const char *qname_text(struct qname *k)
 {
     if (k->text == NULL) {
@@ -427,15 +525,6 @@ static void add_name(struct topn *t, uint64_t h, struct qname *k, size_t cut)
     if (topn_add(t, h, 1))
         topn_set_text(t, h, qname_text(k) + cut, k->len - cut);
 }
-
-struct dns_msg {
-    const uint8_t *data;
-    size_t len;
-    bool tcp;
-    enum packet_dir dir;
-    uint16_t metric_port;
-    uint64_t flow;
-};
 
 /* The question rendered (name filters, names that are not plain).  It
  * reads the header again: dns_message's copy then never escapes, so the
@@ -463,6 +552,11 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
      * the sketches below give it time to arrive. */
     uint64_t xkey = xact_key(m->flow, hdr.id);
     __builtin_prefetch(&st->r->xacts[xact_slot(xkey)]);
+    struct qname_memo *memo = NULL;
+    if (m->len >= DNS_HEADER_LEN + 16) {
+        memo = memo_slot(st, m->data + DNS_HEADER_LEN);
+        __builtin_prefetch(memo);
+    }
 
     bool filtered = false;
     if (st->exclude_noerror)
@@ -527,9 +621,13 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         uint16_t qtype = 0;
         struct dns_question_ref qref;
         if (!too_many && qrc == 1 && hdr.qdcount > 0) {
-            qrc = dns_question_ref(m->data, m->len, &qref);
-            if (qrc == DNS_OK) {
+            if (memo != NULL && qname_recall(memo, m, &k, &qtype)) {
+                qrc = DNS_OK;
+                named = true;
+            } else if ((qrc = dns_question_ref(m->data, m->len, &qref)) == DNS_OK) {
                 qname_from_ref(&k, &qref.name);
+                if (memo != NULL)
+                    qname_remember(memo, &k);
                 qtype = qref.qtype;
                 named = true;
             } else if (qrc == DNS_NOT_PLAIN) {
@@ -704,6 +802,8 @@ static void dns_fini(struct handler *h)
     if (st == NULL)
         return;
     tcp_stream_free(&st->tcp);
+    free(st->memo);
+    st->memo = NULL;
     free_names(&st->suffixes);
     free_names(&st->names);
 }
@@ -735,10 +835,12 @@ static int dns_init(struct handler *h, const struct handler_config *cfg, char *e
 
     struct tcp_stream_limits lim = {0};
     st->tcp = tcp_stream_new(&lim, on_tcp_message, st);
-    if (st->tcp == NULL) {
+    st->memo = aligned_alloc(64, QNAME_MEMO_SLOTS * sizeof(struct qname_memo));
+    if (st->tcp == NULL || st->memo == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    memset(st->memo, 0, QNAME_MEMO_SLOTS * sizeof(struct qname_memo));
     return 0;
 fail:
     dns_fini(h);
@@ -750,8 +852,10 @@ uint32_t handler_dns_open_xacts(const struct handler *h)
     struct dns_state *st = h->state;
     uint32_t n = st->r->open;
     /* As if the pending entries were in the table already. */
-    for (uint32_t i = 0; i < st->r->npending; i++) {
+    for (uint32_t i = 0; i < XACT_PENDING; i++) {
         const struct xact *e = &st->r->pending[i];
+        if (e->key == 0)
+            continue;
         bool in_table = xact_find(st, e->key) != NULL;
         if (e->ts_ns != XACT_ANSWERED && !in_table)
             n++;

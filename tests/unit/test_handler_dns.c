@@ -388,6 +388,36 @@ static void test_names_either_path(void **state)
     handler_free(&h);
 }
 
+/* Names that begin like a name seen before (the handler remembers recent
+ * names by their first 16 bytes) are still parsed as what they are. */
+static void test_names_alike(void **state)
+{
+    (void)state;
+    struct msg q1 = dns_msg(1, 0, 0, "abcdefghijklmno.example.com", 1);
+    struct msg other = dns_msg(2, 0, 0, "abcdefghijklmno.example.org", 1);
+    struct msg cut_name = q1, cut_class = q1, pointer = q1;
+    cut_name.len = 12 + 10;      /* ends inside the name */
+    cut_class.len = 12 + 29 + 2; /* the name (29 wire bytes) and the type only */
+    pointer.b[12 + 16] = 0xc0;   /* after the first label: a pointer to itself */
+    pointer.b[12 + 17] = 12 + 16;
+    struct msg aaaa = dns_msg(3, 0, 0, "abcdefghijklmno.example.com", 28);
+    struct msg msgs[] = {q1, cut_class, pointer, cut_name, other, aaaa, q1};
+    struct handler *h = new_dns(5, NULL, 0);
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+        feed(h, &msgs[i], 2000, (int64_t)i, false, DIR_UNKNOWN);
+    handler_finish(h);
+    char *s = window_json(h, 5);
+    assert_int_equal(num(s, "wire_packets.queries"), 7);
+    assert_int_equal(num(s, "wire_packets.malformed"), 3);
+    assert_int_equal(num(s, "cardinality.qname"), 2);
+    assert_non_null(strstr(s, "\"top_qname2\":[{\"estimate\":3,\"name\":\".example.com\"},"
+                              "{\"estimate\":1,\"name\":\".example.org\"}]"));
+    assert_non_null(strstr(s, "\"top_qtype\":[{\"estimate\":3,\"name\":\"A\"},"
+                              "{\"estimate\":1,\"name\":\"AAAA\"}]"));
+    free(s);
+    handler_free(&h);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -579,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_top_slow),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_names_either_path),
+        cmocka_unit_test(test_names_alike),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_transactions_model),
