@@ -152,40 +152,85 @@ static inline uint64_t hash_key(const void *data, size_t len)
     return hash64_inline(data, len, HASH_SEED);
 }
 
-/* The last r < 8 bytes before p + r as one value (no byte outside them
- * is read). */
-static inline uint64_t hash_head_(const uint8_t *p, size_t r)
+/* The r < 8 bytes at p as one little-endian value, zero-extended (no
+ * byte outside them is read). */
+static inline uint64_t hash_small_(const uint8_t *p, size_t r)
 {
     if (r >= 4)
-        return hash_rd32_(p) << 32 | hash_rd32_(p + r - 4);
+        return hash_rd32_(p) | hash_rd32_(p + r - 4) << (8 * (r - 4));
     if (r > 0)
-        return (uint64_t)p[0] << 16 | (uint64_t)p[r / 2] << 8 | p[r - 1];
+        return p[0] | (uint64_t)p[r / 2] << (8 * (r / 2)) | (uint64_t)p[r - 1] << (8 * (r - 1));
     return 0;
 }
 
-/* Hashes of the suffixes s[cut[i], len) for i < n, cut[] ascending (n <= 3
- * in practice: a name and its qname2/qname3 cuts).  The words are taken
- * from the end backward, so a suffix is the state of the shorter ones plus
- * its own words: one pass for all of them.  Not hash_key's values: use it
- * for every key of a sketch or for none. */
+/* hash_suffixes' state before any word. */
+#define HASH_SFX_S0 (HASH_SEED ^ HASH_K0)
+/* An odd multiplier that fits an instruction's 32-bit immediate
+ * (MurmurHash2's). */
+#define HASH_M32 UINT64_C(0x5bd1e995)
+
+/* One step of hash_suffixes: the words of s[0, len) from *p backward down
+ * to the last one inside s[c, len) into *st, then the hash of s[c, len)
+ * from that state.  Reads only s[c, len). */
+static inline uint64_t hash_sfx_step_(const uint8_t *s, size_t len, size_t c, const uint8_t **p,
+                                      uint64_t *st)
+{
+    size_t l = len - c;
+    const uint8_t *sc = s + c, *e = sc + (l & 7), *q = *p;
+    uint64_t x = *st;
+    while (q > e) {
+        q -= 8;
+        /* The word meets the state before a multiply by a constant: only
+         * a word equal to the state (which depends on every word after
+         * it) zeroes it, no fixed word erases the others. */
+        x = hash_fold(hash_rd64_(q) ^ x, HASH_K1);
+    }
+    *p = e;
+    *st = x;
+    /* The suffix's first 8 bytes (all of it when shorter, zero-padded):
+     * its 0..7 bytes before the word grid and bytes of its last word
+     * again, all its own, so the hash stays the suffix's alone. */
+    uint64_t f;
+    if (__builtin_expect(l >= 8, 1)) {
+        f = hash_rd64_(sc);
+    } else {
+        /* No full word, so x is HASH_SFX_S0: a word step first, else f
+         * would meet only constants in the multiply below. */
+        f = hash_small_(sc, l);
+        x = hash_fold(f ^ x, HASH_K1);
+    }
+    /* One multiply-fold to finish, the state in both operands.  f enters
+     * times an odd constant (a bijection carrying its low bits up: a lone
+     * flipped low bit mixes poorly into the output bits just above it).
+     * The length tells "ab" from "ab\0" and "azzzzzzzz" from "azzzzzzzzz"
+     * (same f, same state). */
+    return hash_fold(x ^ f * HASH_M32, x ^ HASH_K3 ^ (uint64_t)l);
+}
+
+/* Hashes of the suffixes s[cut[i], len) for i < n, cut[] ascending and at
+ * most len (n <= 3 in practice: a name and its qname2/qname3 cuts, n == 3
+ * unrolled).  Only bytes of s[cut[0], len) are read, never one before
+ * data.  A suffix's hash depends on its bytes alone (not on the string it
+ * was cut from, nor on alignment).  The 8-byte words are taken from the
+ * end backward on a grid aligned to the end, which every suffix shares: a
+ * suffix's state is the shorter one's plus its own words, one multiply
+ * each, so one pass serves all of them.  Each suffix then adds its first
+ * 8 bytes (the 0..7 before the grid and some of its last word again, or
+ * all of it zero-padded when shorter) and its length in one multiply-fold.
+ * Not hash_key's values: use it for every key of a sketch or for none. */
 static inline void hash_suffixes(const void *data, size_t len, const size_t *cut, int n,
                                  uint64_t *out)
 {
-    const uint8_t *s = data;
-    uint64_t st = HASH_SEED ^ HASH_K0, t = 0;
-    size_t pos = len;
-    for (int i = n - 1; i >= 0; i--) {
-        size_t c = cut[i];
-        while (pos - c >= 8) {
-            uint64_t w = hash_rd64_(s + pos - 8);
-            st = hash_fold(w ^ HASH_K1, st ^ HASH_K2);
-            t = (t + w) * HASH_K0; /* keeps w should a crafted word zero st */
-            pos -= 8;
-        }
-        /* One multiply-fold to finish, as wyhash does. */
-        uint64_t a = hash_head_(s + c, pos - c);
-        out[i] = hash_fold(a ^ t ^ HASH_K3, st ^ (uint64_t)(len - c));
+    const uint8_t *s = data, *p = s + len;
+    uint64_t st = HASH_SFX_S0;
+    if (n == 3) { /* the dns handler's case */
+        out[2] = hash_sfx_step_(s, len, cut[2], &p, &st);
+        out[1] = hash_sfx_step_(s, len, cut[1], &p, &st);
+        out[0] = hash_sfx_step_(s, len, cut[0], &p, &st);
+        return;
     }
+    for (int i = n - 1; i >= 0; i--)
+        out[i] = hash_sfx_step_(s, len, cut[i], &p, &st);
 }
 
 #endif
