@@ -1788,6 +1788,133 @@ static void test_question_ref_differential(void **state)
     assert_true(fast > 30000 && declined > 30000);
 }
 
+/* Builds a plain name whose root octet lies at wire offset p (p + 1 wire
+ * bytes, p < 256, p != 1): labels of varied lengths, text bytes from the printable
+ * ones that need no escape.  Returns its text (len bytes) and separators
+ * as struct dns_question reports them; is_len marks the length octets. */
+struct built_name {
+    uint8_t wire[DNS_NAME_WIRE_MAX + 1];
+    bool is_len[DNS_NAME_WIRE_MAX + 1];
+    char text[DNS_NAME_WIRE_MAX + 1];
+    size_t len;
+    uint16_t seps[3];
+    uint8_t nseps;
+};
+
+static void build_name(size_t p, struct built_name *b)
+{
+    static const char printable[] = "az09-_ ~!@AZ/:=?^`{|}";
+    memset(b, 0, sizeof(*b));
+    size_t q = 0;
+    for (unsigned k = 0; q < p; k++) {
+        size_t rest = p - q; /* length octet and bytes of what is left */
+        size_t lab = 1 + (p * 7 + k * 13) % 40;
+        if (rest - 1 <= 63)
+            lab = rest - 1;
+        else if (rest - (lab + 1) == 1)
+            lab--;
+        assert_true(lab >= 1 && lab <= 63 && lab + 1 <= rest);
+        if (q > 0) {
+            b->seps[0] = b->seps[1];
+            b->seps[1] = b->seps[2];
+            b->seps[2] = (uint16_t)(q - 1);
+            b->nseps += b->nseps < 3;
+            b->text[q - 1] = '.';
+        }
+        b->is_len[q] = true;
+        b->wire[q++] = (uint8_t)lab;
+        for (size_t i = 0; i < lab; i++, q++) {
+            b->wire[q] = (uint8_t)printable[(q * 5 + k) % (sizeof(printable) - 1)];
+            b->text[q - 1] = (char)b->wire[q];
+        }
+    }
+    b->wire[p] = 0;
+    b->len = p > 0 ? p - 1 : 0;
+}
+
+/* dns_question_ref on plain names of every wire length from 1 to 255 (so
+ * 16-byte reads at every alignment, past 64 bytes, and names ending at the
+ * last byte of the message), after header bytes that would need escaping,
+ * then with a byte to escape at each text position in turn; and
+ * dns_parse_name on the same names alone in their buffer, where fewer than
+ * 16 bytes lie before a short name's end.  Expected values come from the
+ * construction, not from another parser. */
+static void test_question_ref_every_length(void **state)
+{
+    (void)state;
+    static const uint8_t bad[] = {'.', '\\', 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc0, 0xff};
+    struct built_name b;
+    for (size_t p = 0; p <= DNS_NAME_WIRE_MAX; p++) {
+        if (p == 1)
+            continue; /* no label is empty */
+        build_name(p, &b);
+        struct msg m;
+        put_header(&m, 0xffff, 0xffff, 1, 0xffff, 0xffff, 0xffff);
+        for (size_t i = 0; i <= p; i++)
+            put8(&m, b.wire[i]);
+        put16(&m, 28);
+        put16(&m, 1);
+        bool fits = p + 1 <= DNS_NAME_WIRE_MAX;
+
+        /* Whole, then cut just after the root octet. */
+        for (int cut = 0; cut < 2; cut++) {
+            size_t len = cut ? m.n - 4 : m.n;
+            uint8_t *c = dup_exact(m.b, len);
+            struct dns_question_ref r;
+            int rc = dns_question_ref(c, len, &r);
+            if (!fits) {
+                assert_int_equal(rc, DNS_NOT_PLAIN);
+            } else if (cut) {
+                assert_int_equal(rc, DNS_ERR_SHORT);
+            } else {
+                assert_int_equal(rc, DNS_OK);
+                char text[DNS_NAME_WIRE_MAX + 1];
+                dns_name_ref_text(&r.name, text);
+                assert_int_equal(r.name.len, b.len);
+                assert_memory_equal(text, b.text, b.len);
+                assert_int_equal(text[b.len], '\0');
+                assert_ptr_equal(r.name.wire, c + DNS_HEADER_LEN + 1);
+                assert_int_equal(r.name.end, DNS_HEADER_LEN + p + 1);
+                assert_int_equal(r.name.nseps, b.nseps);
+                assert_memory_equal(r.name.seps, b.seps, sizeof(b.seps));
+                assert_int_equal(r.qtype, 28);
+                assert_int_equal(r.qclass, 1);
+                assert_int_equal(r.end, len);
+            }
+            free(c);
+        }
+
+        /* Alone in its buffer, from offset 0. */
+        {
+            uint8_t *c = dup_exact(b.wire, p + 1);
+            char out[DNS_NAME_TEXT_MAX];
+            size_t off = 0, olen = 0;
+            int rc = dns_parse_name(c, p + 1, &off, out, sizeof(out), &olen);
+            if (fits) {
+                assert_int_equal(rc, DNS_OK);
+                assert_int_equal(off, p + 1);
+                assert_int_equal(olen, b.len);
+                assert_memory_equal(out, b.text, b.len);
+            } else {
+                assert_int_equal(rc, DNS_ERR_NAME_LEN);
+            }
+            free(c);
+        }
+
+        /* A byte to escape (or a pointer or root where text should be) at
+         * each position that is not a length octet. */
+        for (size_t i = 1; fits && i < p; i++) {
+            if (b.is_len[i])
+                continue;
+            uint8_t *c = dup_exact(m.b, m.n);
+            c[DNS_HEADER_LEN + i] = bad[(i + p) % sizeof(bad)];
+            struct dns_question_ref r;
+            assert_int_equal(dns_question_ref(c, m.n, &r), DNS_NOT_PLAIN);
+            free(c);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1805,6 +1932,7 @@ int main(void)
         cmocka_unit_test(test_small_output_buffer),
         cmocka_unit_test(test_question),
         cmocka_unit_test(test_question_ref_differential),
+        cmocka_unit_test(test_question_ref_every_length),
         cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_edns_basic),
         cmocka_unit_test(test_edns_ecs_v4_v6),
