@@ -76,7 +76,7 @@ static void net_packet(struct handler *h, void *live, const struct packet *p)
 
     const struct ip_addr *remote = p->dir == DIR_IN ? &p->src : &p->dst;
     size_t alen = remote->family == 4 ? 4 : 16;
-    uint64_t hv = hash_key(remote->a.v6, alen);
+    uint64_t hv = hash_addr(remote->a.v6, alen);
     struct topn *top = remote->family == 4 ? &b->top_ipv4 : &b->top_ipv6;
     topn_prefetch(top, hv); /* its miss overlaps the cardinality update */
 
