@@ -369,6 +369,19 @@ static bool name_matches(const struct dns_state *st, const struct dns_question *
     return false;
 }
 
+/* SPEC 4.4: the header's four record counts summed exceed MAX_RECORDS
+ * (msg holds a header).  The big-endian counts as one word: a high byte
+ * set is over already; else one multiply sums the low bytes. */
+_Static_assert(MAX_RECORDS < 256, "a count's high byte alone exceeds it");
+static bool too_many_records(const uint8_t *msg)
+{
+    const uint64_t lanes = UINT64_C(0x00ff00ff00ff00ff);
+    uint64_t w = hash_rd64_(msg + 4); /* bytes 4..11, the first in the low byte */
+    if (w & lanes)
+        return true;
+    return ((w >> 8 & lanes) * UINT64_C(0x0001000100010001)) >> 48 > MAX_RECORDS;
+}
+
 /* Small numbers (ports, codes, types) are hashed as numbers. */
 static uint64_t code_hash(unsigned v)
 {
@@ -508,7 +521,17 @@ static void qname_remember(struct qname_memo *e, const struct qname *k)
     e->c2 = (uint8_t)k->c2;
     e->c3 = (uint8_t)k->c3;
     e->has3 = k->has3;
-    memcpy(e->wire, k->key - 1, n); /* from the first length octet */
+    /* From the first length octet: two fixed-size copies that overlap. */
+    const char *w = k->key - 1;
+    if (n <= 16) {
+        memcpy(e->wire, w, 8);
+        memcpy(e->wire + n - 8, w + n - 8, 8);
+    } else {
+        memcpy(e->wire, w, 16);
+        if (n > 32)
+            memcpy(e->wire + 16, w + 16, 16);
+        memcpy(e->wire + n - 16, w + n - 16, 16);
+    }
 }
 
 static const char *qname_text(struct qname *k)
@@ -619,8 +642,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         /* Every sketch slot this message counts in is likely a cache miss:
          * hash each key as soon as it is known and start loading its slot,
          * parse meanwhile, and count only then, so the misses overlap. */
-        bool too_many =
-            (unsigned)hdr.qdcount + hdr.ancount + hdr.nscount + hdr.arcount > MAX_RECORDS;
+        bool too_many = too_many_records(m->data);
         bool bad_question = false;
         uint16_t qtype = 0;
         struct dns_question_ref qref;

@@ -442,6 +442,31 @@ static void test_malformed(void **state)
     handler_free(&h);
 }
 
+/* SPEC 4.4: header record counts summed over 100 make a message
+ * malformed; 100 exactly does not, nor a count's high byte left clear. */
+static void test_record_counts(void **state)
+{
+    (void)state;
+    struct handler *h = new_dns(5, NULL, 0);
+    struct msg at_limit = dns_msg(1, 0, 0, "a.example.com", 1);
+    at_limit.b[7] = 40;  /* an 40 */
+    at_limit.b[9] = 30;  /* ns 30 */
+    at_limit.b[11] = 29; /* ar 29: 1 + 40 + 30 + 29 = 100 */
+    struct msg over = at_limit;
+    over.b[11] = 30; /* 101 */
+    struct msg high = dns_msg(2, 0, 0, "b.example.com", 1);
+    high.b[8] = 1; /* ns 256 */
+    feed(h, &at_limit, 3000, 0, false, DIR_UNKNOWN);
+    feed(h, &over, 3000, 1, false, DIR_UNKNOWN);
+    feed(h, &high, 3000, 2, false, DIR_UNKNOWN);
+    handler_finish(h);
+    char *s = window_json(h, 5);
+    assert_int_equal(num(s, "wire_packets.malformed"), 2);
+    assert_int_equal(num(s, "cardinality.qname"), 1);
+    free(s);
+    handler_free(&h);
+}
+
 /* Not DNS: other ports are ignored; 5353 and 53000 are DNS ports. */
 static void test_ports(void **state)
 {
@@ -610,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_names_either_path),
         cmocka_unit_test(test_names_alike),
+        cmocka_unit_test(test_record_counts),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_transactions_model),
