@@ -88,18 +88,28 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
     /* Empty slots hold count 0 and rank first: count them too (no test
      * per slot) and skip past them. */
     k += TOPN_SLOTS - t->active;
-    uint32_t hist[256] = {0};
-    for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
-        uint64_t v = count_of(t->slots[i].count);
-        hist[v < 255 ? v : 255]++;
+    /* Most counts are 0 or 1: with a single histogram each increment
+     * would wait for the previous one through memory.  Four histograms,
+     * slot i counting into hist4[i % 4], keep four chains in flight. */
+    uint32_t hist4[4][256];
+    memset(hist4, 0, sizeof(hist4));
+    for (uint32_t i = 0; i < TOPN_SLOTS; i += 4) {
+        uint64_t v0 = count_of(t->slots[i].count), v1 = count_of(t->slots[i + 1].count);
+        uint64_t v2 = count_of(t->slots[i + 2].count), v3 = count_of(t->slots[i + 3].count);
+        hist4[0][v0 < 255 ? v0 : 255]++;
+        hist4[1][v1 < 255 ? v1 : 255]++;
+        hist4[2][v2 < 255 ? v2 : 255]++;
+        hist4[3][v3 < 255 ? v3 : 255]++;
     }
     for (uint32_t b = 0; b < 255; b++) {
-        if (k < hist[b])
+        uint32_t n = hist4[0][b] + hist4[1][b] + hist4[2][b] + hist4[3][b];
+        if (k < n)
             return b;
-        k -= hist[b];
+        k -= n;
     }
 
     /* k now ranks among the counts >= 255. */
+    uint32_t hist[256];
     uint64_t maxc = 0;
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
         uint64_t v = count_of(t->slots[i].count);
@@ -127,30 +137,33 @@ static uint64_t select_count(const struct topn *t, uint32_t k)
     return prefix;
 }
 
-/* Purge step for occupied map index j: drop the item if its count is at
- * most m (returns 1), else subtract m and move it to the first free slot
- * from its home. */
-static inline uint32_t purge_slot(struct topn *t, uint32_t j, uint64_t m)
+/* First purge pass over map indexes [from, to): subtract m from every
+ * counter above m and empty every other slot, without a branch on the
+ * count, which is a coin flip around the median.  Appends the index of
+ * every survivor to kept[] from kept[n]; returns the new n. */
+static size_t drop_pass(struct topn *t, size_t from, size_t to, uint64_t m, uint16_t *kept,
+                        size_t n)
 {
-    struct topn_slot *x = &t->slots[j];
-    if (count_of(x->count) <= m) {
-        int s = text_slot_of(x->count);
-        if (s != NO_TEXT)
-            free_text(t, s);
-        x->key = 0;
-        x->count = 0;
-        return 1;
+    struct topn_slot *x = &t->slots[from];
+    /* A few instructions per slot: unrolled, the loop counting is felt. */
+#pragma GCC unroll 4
+    for (size_t j = from; j < to; j++, x++) {
+        uint64_t key = x->key, c = x->count;
+        /* All ones if the item stays, else 0: counts are below 2^56, so
+         * the sign of m - c tells, but for the rare items with text. */
+        uint64_t keep = (uint64_t)((int64_t)(m - c) >> 63);
+        if (__builtin_expect(c > COUNT_MASK, 0)) {
+            keep = count_of(c) > m ? UINT64_MAX : 0;
+            int s = text_slot_of(c);
+            if (!keep && s != NO_TEXT)
+                free_text(t, s);
+        }
+        x->key = key & keep;
+        x->count = (c - m) & keep;
+        kept[n] = (uint16_t)j;
+        n -= keep; /* + 1 if kept */
     }
-    x->count -= m;
-    uint32_t p = home(x->key);
-    while (p != j && t->slots[p].key != 0)
-        p = (p + 1) & SLOT_MASK;
-    if (p != j) {
-        t->slots[p] = *x;
-        x->key = 0;
-        x->count = 0;
-    }
-    return 0;
+    return n;
 }
 
 /* Subtract the median count from every counter, drop those reaching zero,
@@ -166,23 +179,30 @@ static __attribute__((noinline)) void purge(struct topn *t)
     while (t->slots[e].key != 0)
         e++;
 
-    /* One walk of the ring from e deletes and re-packs: an item's home
-     * lies between e and the item, so everything from its home to it was
-     * already visited (deleted or placed), and moving it to the first
-     * free slot from its home restores the rule that every slot from an
-     * item's home to the item is occupied.  A survivor usually sits a slot
-     * or two from its home: far cheaper than shifting the cluster on every
-     * deletion. */
-    uint32_t dropped = 0;
-    for (uint32_t j = e + 1; j < TOPN_SLOTS; j++) {
-        if (t->slots[j].key != 0)
-            dropped += purge_slot(t, j, m);
+    /* First every drop, walking the ring from e; then every survivor, in
+     * the same order, moves to the first free slot from its home (often
+     * its own slot).  An item's home lies between e and the item, so when
+     * it is placed everything from its home to it is in its final state
+     * (dropped or placed) and the placement is that of deleting and
+     * re-packing in one walk; slots after it are not looked at.  Moving
+     * it there restores the rule that every slot from an item's home to
+     * the item is occupied.  A survivor usually sits a slot or two from
+     * its home: far cheaper than shifting the cluster on every deletion. */
+    uint16_t kept[TOPN_SLOTS];
+    size_t n = drop_pass(t, e + 1, TOPN_SLOTS, m, kept, 0);
+    n = drop_pass(t, 0, e, m, kept, n);
+    for (size_t i = 0; i < n; i++) {
+        struct topn_slot *x = &t->slots[kept[i]], y = *x;
+        x->key = 0;
+        x->count = 0;
+        uint32_t p = home(y.key);
+        while (t->slots[p].key != 0)
+            p = (p + 1) & SLOT_MASK;
+        t->slots[p] = y;
     }
-    for (uint32_t j = 0; j < e; j++) {
-        if (t->slots[j].key != 0)
-            dropped += purge_slot(t, j, m);
-    }
-    t->active -= dropped;
+    /* Every occupied slot held a counter, every empty one count 0: the
+     * survivors are the items left. */
+    t->active = (uint32_t)n;
     t->offset = sat_add(t->offset, m);
 }
 

@@ -130,11 +130,14 @@ static void bench_topn(void)
     struct topn *t = xcalloc(sizeof(*t)), *u = xcalloc(sizeof(*u));
     uint64_t *hot = malloc(N_OPS * sizeof(*hot));
     uint64_t *uni = malloc(N_OPS * sizeof(*uni));
+    uint64_t *fresh = malloc(N_OPS * sizeof(*fresh));
     uint64_t rng = 2;
     for (uint32_t i = 0; i < N_OPS; i++) {
         hot[i] = hash_mix64(1 + rng_next(&rng) % 1000);
         uni[i] = hash_mix64(1 + rng_next(&rng) % 100000);
     }
+    for (uint32_t i = 0; i < N_OPS; i++)
+        fresh[i] = rng_next(&rng);
     uint64_t *z = zipf_hashes(1000000, N_OPS, 3);
 
     /* Existing keys: 1000 distinct, all already in the map. */
@@ -152,6 +155,15 @@ static void bench_topn(void)
 
     /* Uniform over 100k keys: the worst case for purges and text churn. */
     BEST_OF("topn_add uniform over 100k keys", N_OPS, topn_init(u), add_with_text(u, uni, N_OPS));
+
+    /* Random 64-bit keys (like random ports): every add an insert, every
+     * count 1, so each purge (every 6144 adds) empties the map and frees
+     * every text.  On a scratch sketch: t and u are merged below. */
+    struct topn *f = xcalloc(sizeof(*f));
+    BEST_OF("topn_add random keys (all new, purges)", N_OPS, topn_init(f),
+            add_with_text(f, fresh, N_OPS));
+    free(f);
+    free(fresh);
 
     char text[32];
     BEST_OF("snprintf + topn_add_text (4096 names)", N_OPS, (void)0, {

@@ -636,6 +636,85 @@ static void test_purge_stress(void **state)
     free(t);
 }
 
+/* Keys whose homes come in pairs over a run of slots that wraps past the
+ * end of the map (below 2^29 a key's home is its low 13 bits): one long
+ * probe cluster for a purge to re-pack. */
+static uint64_t clustered_key(uint32_t i)
+{
+    return (uint64_t)((6000 + i / 2) & (TOPN_SLOTS - 1)) | ((uint64_t)(i + 1) << 13);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fill the map with clustered keys of weight w[i], then purge by adding
+ * one more key: every outcome is known from the weights. */
+static void check_one_purge(const uint64_t *w)
+{
+    const uint32_t n = TOPN_MAX_ACTIVE;
+    struct topn *t = new_topn();
+    for (uint32_t i = 0; i < n; i++) {
+        if (topn_add(t, clustered_key(i), w[i]))
+            topn_set_text(t, clustered_key(i), "k", 1);
+    }
+    assert_int_equal(t->active, n);
+    assert_int_equal(t->offset, 0);
+    check_structure(t);
+
+    /* The median is the (active / 2)-th smallest count. */
+    uint64_t *sorted = malloc(n * sizeof(*sorted));
+    assert_non_null(sorted);
+    memcpy(sorted, w, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_u64);
+    uint64_t m = sorted[n / 2];
+    free(sorted);
+
+    uint64_t fresh = clustered_key(n);
+    topn_add(t, fresh, 1);
+    assert_int_equal(t->offset, m);
+    check_structure(t);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t est = topn_estimate(t, clustered_key(i));
+        if (w[i] > m) {
+            assert_int_equal(est, w[i]);
+            kept++;
+        } else {
+            assert_int_equal(est, 0);
+        }
+    }
+    assert_int_equal(topn_estimate(t, fresh), m + 1);
+    assert_int_equal(t->active, kept + 1);
+    free(t);
+}
+
+/* A purge keeps exactly the counts above the median, re-packed so that
+ * every key is still found, also in a cluster wrapping the map's end;
+ * text slots of dropped keys are freed. */
+static void test_purge_exact(void **state)
+{
+    (void)state;
+    uint64_t *w = malloc(TOPN_MAX_ACTIVE * sizeof(*w));
+    assert_non_null(w);
+    uint64_t rng = 9;
+    /* A median above 255 (the radix selection). */
+    for (uint32_t i = 0; i < TOPN_MAX_ACTIVE; i++)
+        w[i] = 1 + rng_next(&rng) % 1000;
+    check_one_purge(w);
+    /* Small counts with many ties at the median. */
+    for (uint32_t i = 0; i < TOPN_MAX_ACTIVE; i++)
+        w[i] = 1 + rng_next(&rng) % 4;
+    check_one_purge(w);
+    /* Equal counts: everything drops, the texts too. */
+    for (uint32_t i = 0; i < TOPN_MAX_ACTIVE; i++)
+        w[i] = 3;
+    check_one_purge(w);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_hash_zero),
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_purge_stress),
+        cmocka_unit_test(test_purge_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
