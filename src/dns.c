@@ -134,7 +134,7 @@ static inline unsigned escapes16(const uint8_t *p)
  * bits of lm[0, nw) (bit i of word j: wire offset 64 j + i), newest last,
  * as text offsets (one less than the wire offsets); the first length
  * octet is no separator. */
-static void name_seps(const uint64_t *lm, size_t nw, struct dns_name_ref *r)
+static inline void name_seps(const uint64_t *lm, size_t nw, struct dns_name_ref *r)
 {
     uint16_t seps[3] = {0, 0, 0};
     unsigned ns = 0;
@@ -249,34 +249,10 @@ plain_name_fast(const uint8_t *msg, size_t len, size_t start, struct dns_name_re
     }
     if (esc & ~lm)
         return 0;
-    /* The last three separators, newest last, as text offsets (one less
-     * than the wire offsets); the first length octet is none. */
-    uint64_t m = lm & ~UINT64_C(1);
-    unsigned ns = 0;
-    uint16_t s0 = 0, s1 = 0, s2 = 0;
-    if (m != 0) {
-        unsigned top = 63u ^ (unsigned)__builtin_clzll(m);
-        s2 = (uint16_t)(top - 1);
-        m &= ~(UINT64_C(1) << top);
-        ns = 1;
-        if (m != 0) {
-            top = 63u ^ (unsigned)__builtin_clzll(m);
-            s1 = (uint16_t)(top - 1);
-            m &= ~(UINT64_C(1) << top);
-            ns = 2;
-            if (m != 0) {
-                s0 = (uint16_t)((63u ^ (unsigned)__builtin_clzll(m)) - 1);
-                ns = 3;
-            }
-        }
-    }
-    *r = (struct dns_name_ref){
-        .wire = s + 1,
-        .len = p - 1,
-        .end = start + p + 1,
-        .seps = {s0, s1, s2},
-        .nseps = (uint8_t)ns,
-    };
+    r->wire = s + 1;
+    r->len = p - 1;
+    r->end = start + p + 1;
+    name_seps(&lm, 1, r);
     return 1;
 }
 
@@ -502,26 +478,12 @@ void dns_name_ref_text(const struct dns_name_ref *r, char *out)
         out[i] = '.';
 }
 
-#if SWAR_LABELS
-/* dns_question_ref() when plain_name_fast() cannot decide. */
-static int __attribute__((noinline))
-question_ref_slow(const uint8_t *msg, size_t len, struct dns_question_ref *q)
-{
-    if (!plain_name_slow(msg, len, DNS_HEADER_LEN, &q->name))
-        return DNS_NOT_PLAIN;
-    return read_type_class(msg, len, q->name.end, &q->qtype, &q->qclass, &q->end);
-}
-#endif
-
 int dns_question_ref(const uint8_t *msg, size_t len, struct dns_question_ref *q)
 {
     if (msg == NULL || len < DNS_HEADER_LEN)
         return DNS_ERR_SHORT;
 #if SWAR_LABELS
-    int rc = plain_name_fast(msg, len, DNS_HEADER_LEN, &q->name);
-    if (rc < 0)
-        return question_ref_slow(msg, len, q); /* a tail call */
-    if (rc == 0)
+    if (!plain_name_ref(msg, len, DNS_HEADER_LEN, &q->name))
         return DNS_NOT_PLAIN;
     return read_type_class(msg, len, q->name.end, &q->qtype, &q->qclass, &q->end);
 #else
