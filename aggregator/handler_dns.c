@@ -582,10 +582,9 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
         memo = memo_slot(st, m->data + DNS_HEADER_LEN);
         __builtin_prefetch(memo);
     }
-    /* Ports look random to the map: its slot is a miss more often than
+    /* Client ports are random: their counter is a miss more often than
      * not.  Loaded now, counted last. */
-    uint64_t hport = code_hash(m->metric_port);
-    topn_prefetch(&b->top_udp_ports, hport);
+    ports_prefetch(&b->top_udp_ports, m->metric_port);
 
     bool filtered = false;
     if (st->exclude_noerror)
@@ -683,7 +682,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
                 topn_prefetch(by_rcode, k.h);
         }
         if (too_many) {
-            add_code(&b->top_udp_ports, hport, m->metric_port, NULL);
+            ports_add(&b->top_udp_ports, m->metric_port);
             b->malformed++;
             return;
         }
@@ -700,7 +699,7 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             if (k.has3)
                 add_name(&b->top_qname3, k.h3, &k, k.c3);
         }
-        add_code(&b->top_udp_ports, hport, m->metric_port, NULL);
+        ports_add(&b->top_udp_ports, m->metric_port);
     }
 
     /* Transactions (SPEC 4.3). */

@@ -86,6 +86,9 @@ static void merge_metrics(const struct metric_table *t, void *dst, const void *s
         case METRIC_TOPN:
             topn_merge((struct topn *)AT(dst, d), (const struct topn *)CAT(src, d));
             break;
+        case METRIC_PORTS:
+            ports_merge((struct ports *)AT(dst, d), (const struct ports *)CAT(src, d));
+            break;
         case METRIC_QUANTILE:
             quantile_merge((struct quantile *)AT(dst, d), (const struct quantile *)CAT(src, d));
             break;
@@ -192,10 +195,9 @@ static cJSON *quantile_json(const struct quantile *q)
     return o;
 }
 
-static cJSON *topn_json(const struct topn *t)
+/* A top-N list, from a struct topn or a struct ports. */
+static cJSON *top_json(const struct topn_item *items, size_t n)
 {
-    struct topn_item items[TOPN_REPORT];
-    size_t n = topn_report(t, items);
     cJSON *a = cJSON_CreateArray();
     if (a == NULL)
         return NULL;
@@ -227,6 +229,9 @@ cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
         char leaf[64];
         cJSON *parent = json_parent(root, d->path, leaf, sizeof(leaf));
         cJSON *v = NULL;
+        struct topn_item items[TOPN_REPORT];
+        char port_text[TOPN_REPORT][PORTS_TEXT_MAX];
+        size_t n;
         if (parent == NULL)
             goto fail;
         switch (d->kind) {
@@ -237,7 +242,14 @@ cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
             json_add_u64(parent, leaf, card_estimate((const struct card *)CAT(bucket, d)));
             break;
         case METRIC_TOPN:
-            if ((v = topn_json((const struct topn *)CAT(bucket, d))) == NULL)
+            n = topn_report((const struct topn *)CAT(bucket, d), items);
+            if ((v = top_json(items, n)) == NULL)
+                goto fail;
+            cJSON_AddItemToObject(parent, leaf, v);
+            break;
+        case METRIC_PORTS:
+            n = ports_report((const struct ports *)CAT(bucket, d), items, port_text);
+            if ((v = top_json(items, n)) == NULL)
                 goto fail;
             cJSON_AddItemToObject(parent, leaf, v);
             break;

@@ -5,7 +5,7 @@
  *
  *     METRIC(KIND, field, "json.path", "help text")
  *
- * KIND is COUNTER, CARD, TOPN, QUANTILE or RATE.  From that one list come
+ * KIND is COUNTER, CARD, TOPN, PORTS, QUANTILE or RATE.  From that one list come
  * the bucket struct (METRIC_FIELD), the descriptor table (METRIC_DESC) that
  * drives init, close, merge and the JSON renderer (and, with the API, the
  * Prometheus renderer), and the Prometheus name, which is derived as
@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "sketch_card.h"
+#include "sketch_ports.h"
 #include "sketch_quantile.h"
 #include "sketch_rate.h"
 #include "sketch_topn.h"
@@ -37,6 +38,7 @@ enum metric_kind {
     METRIC_COUNTER,
     METRIC_CARD,
     METRIC_TOPN,
+    METRIC_PORTS, /* a top-N of ports, counted exactly */
     METRIC_QUANTILE,
     METRIC_RATE,
 };
@@ -44,6 +46,7 @@ enum metric_kind {
 #define METRIC_CTYPE_COUNTER  uint64_t
 #define METRIC_CTYPE_CARD     struct card
 #define METRIC_CTYPE_TOPN     struct topn
+#define METRIC_CTYPE_PORTS    struct ports
 #define METRIC_CTYPE_QUANTILE struct quantile
 #define METRIC_CTYPE_RATE     struct rate
 

@@ -13,7 +13,7 @@ Checks, one TAP line each ("ok N - ..." / "not ok N - ..."):
   * the handler schemas (PacketsHandler, DnsHandler, DhcpHandler,
     PcapHandler) match the metric catalogue both ways: every METRIC line of
     aggregator/{net,dns,dhcp,pcap}.def is a property at its JSON path, of
-    the right kind (COUNTER/CARD integer, TOPN TopN, QUANTILE Quantiles,
+    the right kind (COUNTER/CARD integer, TOPN/PORTS TopN, QUANTILE Quantiles,
     RATE Rate), required unless it may be omitted (QUANTILE, RATE), with
     the help text as description and the derived Prometheus name in
     x-prometheus; no property is there that the catalogue lacks; "period"
@@ -46,6 +46,7 @@ HANDLERS = [
 ]
 KIND_REF = {
     "TOPN": "#/components/schemas/TopN",
+    "PORTS": "#/components/schemas/TopN",
     "QUANTILE": "#/components/schemas/Quantiles",
     "RATE": "#/components/schemas/Rate",
 }

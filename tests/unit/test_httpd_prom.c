@@ -433,6 +433,8 @@ static void check_catalogue(const struct metric_table *t, const char *const *spe
             quantile_add(&((struct rate *)at)->q, 1);
         else if (t->metrics[i].kind == METRIC_TOPN)
             topn_add_text((struct topn *)at, "x", 1, 1);
+        else if (t->metrics[i].kind == METRIC_PORTS)
+            ports_add((struct ports *)at, 1);
     }
     const struct prom_label l[] = {{"policy", "default"}};
     struct prom_buf out = {0};
