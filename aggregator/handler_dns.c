@@ -388,14 +388,15 @@ static uint64_t code_hash(unsigned v)
     return hash_mix64(v + 1);
 }
 
-/* A number counted under its mnemonic (or decimal when name is NULL),
- * formatted only when the sketch asks for its text; hv is code_hash(v). */
+/* A number counted under its mnemonic (decimal when name_of gives none),
+ * looked up only when the sketch asks for its text; hv is code_hash(v). */
 static inline __attribute__((always_inline)) void add_code(struct topn *t, uint64_t hv, unsigned v,
-                                                           const char *name)
+                                                           const char *(*name_of)(unsigned))
 {
-    if (!topn_add(t, hv, 1))
+    if (!topn_count(t, hv))
         return;
     char buf[12];
+    const char *name = name_of(v);
     if (name == NULL) {
         snprintf(buf, sizeof(buf), "%u", v);
         name = buf;
@@ -547,7 +548,7 @@ static const char *qname_text(struct qname *k)
 static inline __attribute__((always_inline)) void add_name(struct topn *t, uint64_t h,
                                                            struct qname *k, size_t cut)
 {
-    if (topn_add(t, h, 1))
+    if (topn_count(t, h))
         topn_set_text(t, h, qname_text(k) + cut, k->len - cut);
 }
 
@@ -687,12 +688,12 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             return;
         }
         if (hdr.qr)
-            add_code(&b->top_rcode, code_hash(hdr.rcode), hdr.rcode, dns_rcode_name(hdr.rcode));
+            add_code(&b->top_rcode, code_hash(hdr.rcode), hdr.rcode, dns_rcode_name);
         if (bad_question)
             b->malformed++;
         if (named) {
             card_add(&b->qname_card, k.h);
-            add_code(&b->top_qtype, hqtype, qtype, dns_qtype_name(qtype));
+            add_code(&b->top_qtype, hqtype, qtype, dns_qtype_name);
             if (by_rcode != NULL)
                 add_name(by_rcode, k.h, &k, 0);
             add_name(&b->top_qname2, k.h2, &k, k.c2);

@@ -81,7 +81,7 @@ static void net_packet(struct handler *h, void *live, const struct packet *p)
     topn_prefetch(top, hv); /* its miss overlaps the cardinality update */
 
     card_add(p->dir == DIR_IN ? &b->src_ips_in : &b->dst_ips_out, hv);
-    if (topn_add(top, hv, 1)) {
+    if (topn_count(top, hv)) {
         char text[64];
         size_t len = ip_addr_format(remote, text, sizeof(text));
         topn_set_text(top, hv, text, len);

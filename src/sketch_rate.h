@@ -16,6 +16,7 @@
 #ifndef PKTVISOR_SKETCH_RATE_H
 #define PKTVISOR_SKETCH_RATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sketch_quantile.h"
@@ -61,16 +62,17 @@ void rate_merge(struct rate *dst, const struct rate *src);
  * together, else an upper bound of the high quantiles; at most 256 kept). */
 void rate_merge_parallel(struct rate *dst, const struct rate *src);
 
-/* rate_add with its common case inline, for the packet path: an event in
- * the second being counted (started == 1) only adds to the count. */
-static inline void rate_count(struct rate *r, int64_t sec, uint64_t n)
+/* rate_add of one packet (an event when `event`, else only the clock) with
+ * its common case inline: a packet in the second being counted
+ * (started == 1) only adds to the count, which one at a time cannot
+ * overflow. */
+static inline void rate_count(struct rate *r, int64_t sec, bool event)
 {
     if (r->started == 1 && sec <= r->cur_sec) {
-        uint64_t c = r->cur_count + n;
-        r->cur_count = c < n ? UINT64_MAX : c;
+        r->cur_count += event;
         return;
     }
-    rate_add(r, sec, n);
+    rate_add(r, sec, event);
 }
 
 #endif

@@ -5,8 +5,9 @@
  * only in a purge, which deletes and re-packs the probe chains in one
  * pass.  The text slot of an item is packed into the top byte of its
  * counter, so the per-packet path learns whether the item holds text
- * without scanning the text table.  That path (topn_add_key_) is inline in
- * the header; the rare work it calls, purges and text claims, is here.
+ * without scanning the text table.  That path (topn_count) is inline in
+ * the header; the rare work it calls, purges and text claims, is here, with
+ * the weighted add (topn_add) that tests and merges use.
  */
 #include "sketch_topn.h"
 
@@ -286,6 +287,29 @@ void topn_set_text(struct topn *t, uint64_t h, const char *text, size_t len)
     }
 }
 
+/* Count weight for key (already remapped from 0), saturating the count at
+ * the field's maximum, clear of the top byte, and the estimate at
+ * UINT64_MAX. */
+static bool add_key(struct topn *t, uint64_t key, uint64_t weight)
+{
+    struct topn_slot *x = topn_slot_(t, key);
+    uint64_t c = x->count;
+    if (weight <= COUNT_MASK - count_of(c))
+        c += weight;
+    else
+        c |= COUNT_MASK;
+    x->count = c;
+    return topn_counted_(t, x, c, sat_add(count_of(c), t->offset));
+}
+
+bool topn_add(struct topn *t, uint64_t h, uint64_t weight)
+{
+    if (weight == 0)
+        return false;
+    t->total_weight = sat_add(t->total_weight, weight);
+    return add_key(t, fix_key(h), weight);
+}
+
 void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight)
 {
     if (len > TOPN_TEXT_MAX)
@@ -341,7 +365,7 @@ void topn_merge(struct topn *dst, const struct topn *src)
 
     for (uint32_t i = 0; i < TOPN_SLOTS; i++) {
         if (src->slots[i].key != 0)
-            topn_add_key_(dst, src->slots[i].key, count_of(src->slots[i].count));
+            add_key(dst, src->slots[i].key, count_of(src->slots[i].count));
     }
 
     for (int s = 0; s < TOPN_TEXT_SLOTS; s++) {

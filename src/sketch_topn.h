@@ -89,45 +89,39 @@ static inline uint32_t topn_home_(uint64_t key)
     return (uint32_t)(key ^ (key >> 29)) & (TOPN_SLOTS - 1);
 }
 
-/* Rare paths of topn_add, out of line: purge a full map and return the
+/* Rare paths of topn_count, out of line: purge a full map and return the
  * empty slot where key now goes; give the item in slot x a text slot if
  * est now ranks (true: the caller must supply the text). */
 struct topn_slot *topn_purge_for_(struct topn *t, uint64_t key);
 bool topn_claim_text_(struct topn *t, struct topn_slot *x, uint64_t est);
 
-/* Count weight for key (hash already remapped from 0); true when the
- * item's text is wanted.  The one copy of the counting logic, inline so
- * that a constant weight folds and a count costs no call. */
-static inline bool topn_add_key_(struct topn *t, uint64_t key, uint64_t weight)
+/* The slot holding key (already remapped from 0), inserted with count 0
+ * when new (a full map is purged first).  Probes by byte offset: no index
+ * scaling in the loop. */
+static inline struct topn_slot *topn_slot_(struct topn *t, uint64_t key)
 {
-    /* Probe by byte offset: no index scaling in the loop. */
     size_t o = (size_t)topn_home_(key) * sizeof(struct topn_slot);
-    struct topn_slot *x;
     for (;;) {
-        x = (struct topn_slot *)((char *)t->slots + o);
+        struct topn_slot *x = (struct topn_slot *)((char *)t->slots + o);
         if (x->key == key)
-            break;
+            return x;
         if (x->key == 0) {
             if (__builtin_expect(t->active >= TOPN_MAX_ACTIVE, 0))
                 x = topn_purge_for_(t, key);
             x->key = key;
             x->count = 0;
             t->active++;
-            break;
+            return x;
         }
         o = (o + sizeof(*x)) & (sizeof(t->slots) - sizeof(*x));
     }
-    /* Saturate at the count field's maximum, clear of the top byte. */
-    uint64_t c = x->count;
-    if (__builtin_expect(weight <= TOPN_COUNT_MASK_ - (c & TOPN_COUNT_MASK_), 1))
-        c += weight;
-    else
-        c |= TOPN_COUNT_MASK_;
-    x->count = c;
-    uint64_t est = (c & TOPN_COUNT_MASK_) + t->offset;
-    if (est < t->offset)
-        est = UINT64_MAX;
+}
 
+/* The count of slot x is now c, its estimate est: update the estimate of
+ * its text slot, or give it one if it now ranks.  True when the caller
+ * must supply the text. */
+static inline bool topn_counted_(struct topn *t, struct topn_slot *x, uint64_t c, uint64_t est)
+{
     size_t s = (c >> TOPN_COUNT_BITS_) & 0x7f; /* text slot + 1 */
     if (s != 0) {
         t->text_est[s - 1] = est;
@@ -139,21 +133,23 @@ static inline bool topn_add_key_(struct topn *t, uint64_t key, uint64_t weight)
     return topn_claim_text_(t, x, est);
 }
 
-/* Count `weight` for the key whose hash is h.  Returns true when the caller
- * must supply the key's text with topn_set_text() (it is now reportable and
- * its text is not held). */
-static inline bool topn_add(struct topn *t, uint64_t h, uint64_t weight)
+/* Count one occurrence of the key whose hash is h: the packet path, inline.
+ * Returns true when the caller must supply the key's text with
+ * topn_set_text() (it is now reportable and its text is not held).  Nothing
+ * saturates here: one at a time, the stream length, a count (56 bits) and
+ * an estimate (count + offset, the offset at most the stream length) would
+ * need 2^56 calls to overflow.  Weighted adds and merges saturate. */
+static inline bool topn_count(struct topn *t, uint64_t h)
 {
-    if (weight == 0)
-        return false;
-    uint64_t tw;
-    if (__builtin_add_overflow(t->total_weight, weight, &tw))
-        tw = UINT64_MAX;
-    t->total_weight = tw;
-    if (__builtin_expect(h == 0, 0))
-        h = TOPN_ZERO_KEY_;
-    return topn_add_key_(t, h, weight);
+    t->total_weight++;
+    struct topn_slot *x = topn_slot_(t, __builtin_expect(h != 0, 1) ? h : TOPN_ZERO_KEY_);
+    uint64_t c = ++x->count;
+    return topn_counted_(t, x, c, (c & TOPN_COUNT_MASK_) + t->offset);
 }
+
+/* Count `weight` for the key whose hash is h, saturating; as topn_count
+ * otherwise (weight 0 counts nothing). */
+bool topn_add(struct topn *t, uint64_t h, uint64_t weight);
 
 /* topn_add + topn_set_text when needed, for a caller that already hashed
  * the key (one hash per key, shared by every sketch). */

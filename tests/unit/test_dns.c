@@ -1214,6 +1214,20 @@ static void test_edns_many_records(void **state)
 
 /* ---- mnemonics ------------------------------------------------------------------ */
 
+/* The four DNS ports of SPEC 3.4 and no other, over every port. */
+static void test_dns_ports(void **state)
+{
+    (void)state;
+    unsigned n = 0;
+    for (uint32_t p = 0; p <= 0xffff; p++) {
+        bool want = p == 53 || p == 5353 || p == 5355 || p == 53000;
+        if (dns_is_port((uint16_t)p) != want)
+            fail_msg("port %u: dns_is_port says %d", p, !want);
+        n += want;
+    }
+    assert_int_equal(n, 4);
+}
+
 static void test_mnemonics(void **state)
 {
     (void)state;
@@ -1942,6 +1956,7 @@ int main(void)
         cmocka_unit_test(test_edns_absurd_counts),
         cmocka_unit_test(test_edns_bad_names_on_the_way),
         cmocka_unit_test(test_edns_many_records),
+        cmocka_unit_test(test_dns_ports),
         cmocka_unit_test(test_mnemonics),
         cmocka_unit_test(test_fixture_mixed_rcode),
         cmocka_unit_test(test_fixture_ecs),
