@@ -5,8 +5,14 @@
 
 void ports_merge(struct ports *dst, const struct ports *src)
 {
-    for (size_t i = 0; i < PORTS_N; i++)
-        dst->count[i] += src->count[i];
+    for (size_t g = 0; g < PORTS_N / PORTS_GROUP; g++) {
+        uint64_t m = 0;
+        for (size_t i = g * PORTS_GROUP; i < (g + 1) * PORTS_GROUP; i++) {
+            dst->count[i] += src->count[i];
+            m = dst->count[i] > m ? dst->count[i] : m;
+        }
+        dst->group_max[g] = m;
+    }
 }
 
 /* A number whose order is the order of the ports' decimal texts: the
@@ -33,26 +39,50 @@ static bool ranks_before(const struct ranked *a, const struct ranked *b)
     return a->count != b->count ? a->count > b->count : a->order < b->order;
 }
 
+/* The tenth largest group maximum (0 with fewer than ten groups): those
+ * are counts of ten different ports, so the tenth largest count is at
+ * least this, and a group whose maximum is below it cannot rank. */
+static uint64_t group_floor(const struct ports *t)
+{
+    uint64_t top[TOPN_REPORT] = {0}; /* descending */
+    for (size_t g = 0; g < PORTS_N / PORTS_GROUP; g++) {
+        uint64_t m = t->group_max[g];
+        if (m <= top[TOPN_REPORT - 1])
+            continue;
+        size_t j = TOPN_REPORT - 1;
+        for (; j > 0 && top[j - 1] < m; j--)
+            top[j] = top[j - 1];
+        top[j] = m;
+    }
+    return top[TOPN_REPORT - 1];
+}
+
 size_t ports_report(const struct ports *t, struct topn_item out[TOPN_REPORT],
                     char text[TOPN_REPORT][PORTS_TEXT_MAX])
 {
     struct ranked best[TOPN_REPORT];
     size_t n = 0;
+    uint64_t floor = group_floor(t);
+    if (floor == 0)
+        floor = 1; /* ports never seen do not rank */
 
-    for (uint32_t p = 0; p < PORTS_N; p++) {
-        uint64_t c = t->count[p];
-        /* Most ports are below the current tenth: one compare each. */
-        if (c == 0 || (n == TOPN_REPORT && c < best[n - 1].count))
+    for (uint32_t g = 0; g < PORTS_N / PORTS_GROUP; g++) {
+        if (t->group_max[g] < floor)
             continue;
-        struct ranked r = {c, text_order(p), p};
-        if (n == TOPN_REPORT && !ranks_before(&r, &best[n - 1]))
-            continue;
-        size_t j = n < TOPN_REPORT ? n++ : n - 1;
-        while (j > 0 && ranks_before(&r, &best[j - 1])) {
-            best[j] = best[j - 1];
-            j--;
+        for (uint32_t p = g * PORTS_GROUP; p < (g + 1) * PORTS_GROUP; p++) {
+            uint64_t c = t->count[p];
+            if (c < floor || (n == TOPN_REPORT && c < best[n - 1].count))
+                continue;
+            struct ranked r = {c, text_order(p), p};
+            if (n == TOPN_REPORT && !ranks_before(&r, &best[n - 1]))
+                continue;
+            size_t j = n < TOPN_REPORT ? n++ : n - 1;
+            while (j > 0 && ranks_before(&r, &best[j - 1])) {
+                best[j] = best[j - 1];
+                j--;
+            }
+            best[j] = r;
         }
-        best[j] = r;
     }
     for (size_t i = 0; i < n; i++) {
         int len = snprintf(text[i], PORTS_TEXT_MAX, "%u", best[i].port);

@@ -11,7 +11,10 @@
  * count as the estimate, which pktvisor's frequent items also report while
  * fewer than 6144 distinct ports were seen, and over-estimate past that.
  *
- * 512 KiB, of which a bucket touches only the lines of the ports it saw.
+ * 512 KiB, of which a bucket touches only the lines of the ports it saw,
+ * and the largest count of each group of 256 ports (2 KiB, kept by every
+ * count), so that a report, on every HTTP request, reads the counts of
+ * only the groups that can rank instead of all 65536.
  *
  * Ownership: plain data; all-zero bytes are an empty sketch, so it lives in
  * calloc'ed memory or a shared segment and is copied with memcpy.  No
@@ -26,15 +29,20 @@
 #include "sketch_topn.h"
 
 #define PORTS_N        65536
-#define PORTS_TEXT_MAX 6 /* "65535" and its NUL */
+#define PORTS_GROUP    256 /* ports under one group_max */
+#define PORTS_TEXT_MAX 6   /* "65535" and its NUL */
 
 struct ports {
     uint64_t count[PORTS_N];
+    uint64_t group_max[PORTS_N / PORTS_GROUP]; /* of count[256 g .. 256 g + 255] */
 };
 
 static inline void ports_add(struct ports *t, uint16_t port)
 {
-    t->count[port]++;
+    uint64_t c = ++t->count[port];
+    uint64_t *m = &t->group_max[port / PORTS_GROUP];
+    if (c > *m)
+        *m = c;
 }
 
 /* Start loading port's counter: callers that know the port early overlap

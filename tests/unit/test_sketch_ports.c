@@ -77,6 +77,26 @@ static void test_order_by_hand(void **state)
     free(t);
 }
 
+/* The ten in ten groups of 256 ports, the tenth tied with a port of the
+ * first group: every group that holds one must be read. */
+static void test_spread_groups(void **state)
+{
+    (void)state;
+    struct ports *t = new_ports();
+    for (uint32_t g = 0; g < 10; g++)
+        for (uint32_t k = 0; k < 10 - g; k++)
+            ports_add(t, (uint16_t)(257 * g));
+    ports_add(t, 1);
+    struct topn_item it[TOPN_REPORT];
+    char text[TOPN_REPORT][PORTS_TEXT_MAX];
+    static const char *want[TOPN_REPORT] = {"0",    "257",  "514",  "771",  "1028",
+                                            "1285", "1542", "1799", "2056", "1"};
+    assert_int_equal(ports_report(t, it, text), TOPN_REPORT);
+    for (size_t i = 0; i < TOPN_REPORT; i++)
+        check_item(&it[i], want[i], i < 9 ? 10 - i : 1);
+    free(t);
+}
+
 /* Every port once: the ten smallest texts win. */
 static void test_all_tied(void **state)
 {
@@ -107,9 +127,23 @@ static int ref_cmp(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
+/* Each group's maximum is its largest count, exactly. */
+static void check_groups(const struct ports *t)
+{
+    for (uint32_t g = 0; g < PORTS_N / PORTS_GROUP; g++) {
+        uint64_t m = 0;
+        for (uint32_t p = g * PORTS_GROUP; p < (g + 1) * PORTS_GROUP; p++)
+            m = t->count[p] > m ? t->count[p] : m;
+        assert_int_equal(t->group_max[g], m);
+    }
+}
+
 /* The report against the reference over a tally of the same stream. */
 static void check_against(const struct ports *t, const uint64_t *tally)
 {
+    check_groups(t);
+    for (uint32_t p = 0; p < PORTS_N; p++)
+        assert_int_equal(t->count[p], tally[p]);
     struct ref_item *ref = calloc(PORTS_N, sizeof(*ref));
     assert_non_null(ref);
     size_t n = 0;
@@ -179,9 +213,9 @@ static void test_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty),    cmocka_unit_test(test_order_by_hand),
-        cmocka_unit_test(test_all_tied), cmocka_unit_test(test_random_streams),
-        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_empty),          cmocka_unit_test(test_order_by_hand),
+        cmocka_unit_test(test_all_tied),       cmocka_unit_test(test_spread_groups),
+        cmocka_unit_test(test_random_streams), cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
