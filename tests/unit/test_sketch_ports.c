@@ -43,13 +43,22 @@ static void check_item(const struct topn_item *it, const char *text, uint64_t es
     assert_int_equal(it->estimate, est);
 }
 
+/* The report is exactly these n texts with these counts, in order. */
+static void check_report(const struct ports *t, size_t n, const char *const *want,
+                         const uint64_t *est)
+{
+    struct topn_item it[TOPN_REPORT];
+    char text[TOPN_REPORT][PORTS_TEXT_MAX];
+    assert_int_equal(ports_report(t, it, text), n);
+    for (size_t i = 0; i < n; i++)
+        check_item(&it[i], want[i], est[i]);
+}
+
 static void test_empty(void **state)
 {
     (void)state;
     struct ports *t = new_ports();
-    struct topn_item it[TOPN_REPORT];
-    char text[TOPN_REPORT][PORTS_TEXT_MAX];
-    assert_int_equal(ports_report(t, it, text), 0);
+    check_report(t, 0, NULL, NULL);
     free(t);
 }
 
@@ -65,15 +74,9 @@ static void test_order_by_hand(void **state)
     for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
         for (int k = 0; k < adds[i].times; k++)
             ports_add(t, adds[i].port);
-    struct topn_item it[TOPN_REPORT];
-    char text[TOPN_REPORT][PORTS_TEXT_MAX];
-    assert_int_equal(ports_report(t, it, text), 6);
-    check_item(&it[0], "53", 3);
-    check_item(&it[1], "5", 2);
-    check_item(&it[2], "50", 2);
-    check_item(&it[3], "530", 2);
-    check_item(&it[4], "0", 1);
-    check_item(&it[5], "65535", 1);
+    static const char *want[] = {"53", "5", "50", "530", "0", "65535"};
+    static const uint64_t est[] = {3, 2, 2, 2, 1, 1};
+    check_report(t, 6, want, est);
     free(t);
 }
 
@@ -87,13 +90,10 @@ static void test_spread_groups(void **state)
         for (uint32_t k = 0; k < 10 - g; k++)
             ports_add(t, (uint16_t)(257 * g));
     ports_add(t, 1);
-    struct topn_item it[TOPN_REPORT];
-    char text[TOPN_REPORT][PORTS_TEXT_MAX];
     static const char *want[TOPN_REPORT] = {"0",    "257",  "514",  "771",  "1028",
                                             "1285", "1542", "1799", "2056", "1"};
-    assert_int_equal(ports_report(t, it, text), TOPN_REPORT);
-    for (size_t i = 0; i < TOPN_REPORT; i++)
-        check_item(&it[i], want[i], i < 9 ? 10 - i : 1);
+    static const uint64_t est[TOPN_REPORT] = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+    check_report(t, TOPN_REPORT, want, est);
     free(t);
 }
 
@@ -104,13 +104,10 @@ static void test_all_tied(void **state)
     struct ports *t = new_ports();
     for (uint32_t p = PORTS_N; p-- > 0;)
         ports_add(t, (uint16_t)p);
-    struct topn_item it[TOPN_REPORT];
-    char text[TOPN_REPORT][PORTS_TEXT_MAX];
     static const char *want[TOPN_REPORT] = {"0",     "1",     "10",    "100",   "1000",
                                             "10000", "10001", "10002", "10003", "10004"};
-    assert_int_equal(ports_report(t, it, text), TOPN_REPORT);
-    for (size_t i = 0; i < TOPN_REPORT; i++)
-        check_item(&it[i], want[i], 1);
+    static const uint64_t est[TOPN_REPORT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    check_report(t, TOPN_REPORT, want, est);
     free(t);
 }
 
