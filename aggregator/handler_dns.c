@@ -376,7 +376,7 @@ _Static_assert(MAX_RECORDS < 256, "a count's high byte alone exceeds it");
 static bool too_many_records(const uint8_t *msg)
 {
     const uint64_t lanes = UINT64_C(0x00ff00ff00ff00ff);
-    uint64_t w = hash_rd64_(msg + 4); /* bytes 4..11, the first in the low byte */
+    uint64_t w = load_le64(msg + 4); /* bytes 4..11, the first in the low byte */
     if (w & lanes)
         return true;
     return ((w >> 8 & lanes) * UINT64_C(0x0001000100010001)) >> 48 > MAX_RECORDS;
@@ -477,7 +477,7 @@ static void qname_from_text(struct qname *k, const struct dns_question *q)
 /* The memo slot of the name at p (16 bytes readable there). */
 static struct qname_memo *memo_slot(const struct dns_state *st, const uint8_t *p)
 {
-    uint64_t x = hash_fold(hash_rd64_(p) ^ HASH_K1, hash_rd64_(p + 8) ^ HASH_K2);
+    uint64_t x = hash_fold(load_le64(p) ^ HASH_K1, load_le64(p + 8) ^ HASH_K2);
     return &st->memo[x & (QNAME_MEMO_SLOTS - 1)];
 }
 
@@ -490,9 +490,9 @@ static bool qname_recall(const struct qname_memo *e, const struct dns_msg *m, st
     size_t n = e->wlen;
     if (n == 0 || m->len - DNS_HEADER_LEN < n + 4) /* the name, type and class */
         return false;
-    uint64_t d = hash_rd64_(p + n - 8) ^ hash_rd64_(e->wire + n - 8);
+    uint64_t d = load_le64(p + n - 8) ^ load_le64(e->wire + n - 8);
     for (size_t i = 0; i + 8 < n; i += 8)
-        d |= hash_rd64_(p + i) ^ hash_rd64_(e->wire + i);
+        d |= load_le64(p + i) ^ load_le64(e->wire + i);
     if (d != 0)
         return false;
     k->key = (const char *)p + 1;

@@ -68,7 +68,9 @@ static inline uint64_t hash_rotl_(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
-static inline uint64_t hash_rd64_(const uint8_t *p)
+/* Unaligned little-endian loads: the word order of the hashes, also used
+ * by the dns handler to compare and test bytes a word at a time. */
+static inline uint64_t load_le64(const uint8_t *p)
 {
     uint64_t v;
     memcpy(&v, p, sizeof(v));
@@ -78,7 +80,7 @@ static inline uint64_t hash_rd64_(const uint8_t *p)
     return v;
 }
 
-static inline uint64_t hash_rd32_(const uint8_t *p)
+static inline uint64_t load_le32(const uint8_t *p)
 {
     uint32_t v;
     memcpy(&v, p, sizeof(v));
@@ -101,11 +103,11 @@ static inline uint64_t hash64_inline(const void *data, size_t len, uint64_t seed
 
     if (len <= 16) {
         if (len >= 8) {
-            a = hash_rd64_(p);
-            b = hash_rd64_(p + len - 8);
+            a = load_le64(p);
+            b = load_le64(p + len - 8);
         } else if (len >= 4) {
-            a = hash_rd32_(p);
-            b = hash_rd32_(p + len - 4);
+            a = load_le32(p);
+            b = load_le32(p + len - 4);
         } else if (len > 0) {
             a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len / 2] << 8) | p[len - 1];
             b = 0;
@@ -117,8 +119,8 @@ static inline uint64_t hash64_inline(const void *data, size_t len, uint64_t seed
         if (n > 48) {
             uint64_t s1 = s ^ HASH_K2, s2 = s ^ HASH_K3;
             do {
-                uint64_t w0 = hash_rd64_(p), w1 = hash_rd64_(p + 8), w2 = hash_rd64_(p + 16);
-                uint64_t w3 = hash_rd64_(p + 24), w4 = hash_rd64_(p + 32), w5 = hash_rd64_(p + 40);
+                uint64_t w0 = load_le64(p), w1 = load_le64(p + 8), w2 = load_le64(p + 16);
+                uint64_t w3 = load_le64(p + 24), w4 = load_le64(p + 32), w5 = load_le64(p + 40);
                 s = hash_fold(w0 ^ HASH_K1, w1 ^ s);
                 s1 = hash_fold(w2 ^ HASH_K2, w3 ^ s1);
                 s2 = hash_fold(w4 ^ HASH_K3, w5 ^ s2);
@@ -129,15 +131,15 @@ static inline uint64_t hash64_inline(const void *data, size_t len, uint64_t seed
             s ^= s1 ^ s2;
         }
         while (n > 16) {
-            uint64_t w0 = hash_rd64_(p), w1 = hash_rd64_(p + 8);
+            uint64_t w0 = load_le64(p), w1 = load_le64(p + 8);
             s = hash_fold(w0 ^ HASH_K1, w1 ^ s);
             t += w0 + hash_rotl_(w1, 17);
             p += 16;
             n -= 16;
         }
         /* The last 16 bytes, overlapping what was already consumed. */
-        a = hash_rd64_(p + n - 16);
-        b = hash_rd64_(p + n - 8);
+        a = load_le64(p + n - 16);
+        b = load_le64(p + n - 8);
     }
     /* Two rounds: if the first multiply is zeroed by a crafted a, the
      * second still sees a and b through its right operand. */
@@ -159,8 +161,8 @@ static inline uint64_t hash_key(const void *data, size_t len)
 static inline uint64_t hash_addr(const uint8_t *a, size_t len)
 {
     if (len == 4)
-        return hash_mix64(hash_rd32_(a) ^ HASH_SEED);
-    uint64_t x = hash_rd64_(a), y = hash_rd64_(a + 8);
+        return hash_mix64(load_le32(a) ^ HASH_SEED);
+    uint64_t x = load_le64(a), y = load_le64(a + 8);
     return hash_mix64(hash_fold(x ^ HASH_K1, y ^ HASH_K2) ^ x ^ hash_rotl_(y, 29) ^ HASH_SEED);
 }
 
@@ -169,7 +171,7 @@ static inline uint64_t hash_addr(const uint8_t *a, size_t len)
 static inline uint64_t hash_small_(const uint8_t *p, size_t r)
 {
     if (r >= 4)
-        return hash_rd32_(p) | hash_rd32_(p + r - 4) << (8 * (r - 4));
+        return load_le32(p) | load_le32(p + r - 4) << (8 * (r - 4));
     if (r > 0)
         return p[0] | (uint64_t)p[r / 2] << (8 * (r / 2)) | (uint64_t)p[r - 1] << (8 * (r - 1));
     return 0;
@@ -195,7 +197,7 @@ static inline uint64_t hash_sfx_step_(const uint8_t *s, size_t len, size_t c, co
         /* The word meets the state before a multiply by a constant: only
          * a word equal to the state (which depends on every word after
          * it) zeroes it, no fixed word erases the others. */
-        x = hash_fold(hash_rd64_(q) ^ x, HASH_K1);
+        x = hash_fold(load_le64(q) ^ x, HASH_K1);
     }
     *p = e;
     *st = x;
@@ -204,7 +206,7 @@ static inline uint64_t hash_sfx_step_(const uint8_t *s, size_t len, size_t c, co
      * again, all its own, so the hash stays the suffix's alone. */
     uint64_t f;
     if (__builtin_expect(l >= 8, 1)) {
-        f = hash_rd64_(sc);
+        f = load_le64(sc);
     } else {
         /* No full word, so x is HASH_SFX_S0: a word step first, else f
          * would meet only constants in the multiply below. */
