@@ -16,7 +16,8 @@
 # worker: transactions and TCP streams are whole), but which of many equal
 # small counts a top list shows may differ (a sketch keeps the text of its
 # 64 highest items only, and each worker chose from its share): names in
-# both lists must have equal counts, and the top count must agree; top_slow
+# both lists must have equal counts, and the top count must agree
+# (top_udp_ports counts every port exactly: it must be identical); top_slow
 # is not compared ("slow" is above each
 # worker's own p90 of its previous minute), and quantiles other than rates
 # are compared within 15%: a KLL sketch merged from two keeps its rank
@@ -133,7 +134,8 @@ def diff(a, b, path, out):
                 diff(a[k], b[k], path + "." + k, out)
     elif workers > 1 and path.endswith(".top_slow"):
         pass  # "slow" is above each worker's own p90 of the previous minute
-    elif workers > 1 and isinstance(a, list) and isinstance(b, list) and path.split(".")[-1].startswith("top_"):
+    elif (workers > 1 and isinstance(a, list) and isinstance(b, list)
+          and path.split(".")[-1].startswith("top_") and not path.endswith(".top_udp_ports")):
         # Every name both list has the same count, and the top count is the
         # same; which of many equal small counts are listed may differ.
         ea = {e.get("name"): e.get("estimate") for e in a if isinstance(e, dict)}
