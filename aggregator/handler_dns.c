@@ -382,7 +382,7 @@ static bool too_many_records(const uint8_t *msg)
     return ((w >> 8 & lanes) * UINT64_C(0x0001000100010001)) >> 48 > MAX_RECORDS;
 }
 
-/* Small numbers (ports, codes, types) are hashed as numbers. */
+/* Codes and types are hashed as numbers. */
 static uint64_t code_hash(unsigned v)
 {
     return hash_mix64(v + 1);
@@ -682,14 +682,11 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
             if (by_rcode != NULL)
                 topn_prefetch(by_rcode, k.h);
         }
-        if (too_many) {
-            ports_add(&b->top_udp_ports, m->metric_port);
-            b->malformed++;
-            return;
-        }
-        if (hdr.qr)
+        /* Too many records: malformed, only the port counts (nothing was
+         * parsed, so named is false). */
+        if (hdr.qr && !too_many)
             add_code(&b->top_rcode, code_hash(hdr.rcode), hdr.rcode, dns_rcode_name);
-        if (bad_question)
+        if (bad_question || too_many)
             b->malformed++;
         if (named) {
             card_add(&b->qname_card, k.h);
@@ -701,6 +698,8 @@ static void dns_message(struct handler *h, const struct dns_msg *m, const struct
                 add_name(&b->top_qname3, k.h3, &k, k.c3);
         }
         ports_add(&b->top_udp_ports, m->metric_port);
+        if (too_many)
+            return;
     }
 
     /* Transactions (SPEC 4.3). */
