@@ -230,12 +230,16 @@ static void put_summary(struct prom_buf *b, const char *name, const struct label
     put_sample(b, name, "_count", l, NULL, NULL, 0, quantile_count(q));
 }
 
-/* A top-N list, from a struct topn or a struct ports. */
+/* A top-N list (TOPN or PORTS). */
 static void put_top(struct prom_buf *b, const char *name, const struct labels *l,
-                    const struct topn_item *items, size_t n)
+                    enum metric_kind kind, const void *sketch)
 {
-    for (size_t i = 0; i < n; i++)
-        put_sample(b, name, "", l, "name", items[i].text, items[i].len, items[i].estimate);
+    struct metric_top top;
+    metric_top_report(kind, sketch, &top);
+    for (size_t i = 0; i < top.n; i++) {
+        const struct topn_item *it = &top.items[i];
+        put_sample(b, name, "", l, "name", it->text, it->len, it->estimate);
+    }
 }
 
 /* --- groups -------------------------------------------------------------- */
@@ -279,9 +283,6 @@ int prom_group_add(struct prom_group *g, const void *bucket, const struct prom_l
         struct family *f = &g->fam[k];
         const char *at = f->health ? CAT(&h->health, f->d) : CAT(bucket, f->d);
         struct prom_buf *b = &f->samples;
-        struct topn_item items[TOPN_REPORT];
-        char port_text[TOPN_REPORT][PORTS_TEXT_MAX];
-        size_t n_items;
         switch (f->d->kind) {
         case METRIC_COUNTER:
             put_sample(b, f->name, "", &l, NULL, NULL, 0, *(const uint64_t *)at);
@@ -290,12 +291,8 @@ int prom_group_add(struct prom_group *g, const void *bucket, const struct prom_l
             put_sample(b, f->name, "", &l, NULL, NULL, 0, card_estimate((const struct card *)at));
             break;
         case METRIC_TOPN:
-            n_items = topn_report((const struct topn *)at, items);
-            put_top(b, f->name, &l, items, n_items);
-            break;
         case METRIC_PORTS:
-            n_items = ports_report((const struct ports *)at, items, port_text);
-            put_top(b, f->name, &l, items, n_items);
+            put_top(b, f->name, &l, f->d->kind, at);
             break;
         case METRIC_QUANTILE:
             put_summary(b, f->name, &l, (const struct quantile *)at);

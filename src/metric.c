@@ -195,21 +195,29 @@ static cJSON *quantile_json(const struct quantile *q)
     return o;
 }
 
-/* A top-N list, from a struct topn or a struct ports. */
-static cJSON *top_json(const struct topn_item *items, size_t n)
+void metric_top_report(enum metric_kind kind, const void *sketch, struct metric_top *out)
+{
+    if (kind == METRIC_PORTS)
+        out->n = ports_report(sketch, out->items, out->port_text);
+    else
+        out->n = topn_report(sketch, out->items);
+}
+
+static cJSON *top_json(const struct metric_top *top)
 {
     cJSON *a = cJSON_CreateArray();
     if (a == NULL)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < top->n; i++) {
+        const struct topn_item *it = &top->items[i];
         cJSON *e = cJSON_CreateObject();
         char name[TOPN_TEXT_MAX + 1];
-        memcpy(name, items[i].text, items[i].len);
-        name[items[i].len] = '\0';
+        memcpy(name, it->text, it->len);
+        name[it->len] = '\0';
         if (e == NULL)
             break;
         cJSON_AddItemToArray(a, e);
-        json_add_u64(e, "estimate", items[i].estimate);
+        json_add_u64(e, "estimate", it->estimate);
         cJSON_AddStringToObject(e, "name", name);
     }
     return a;
@@ -229,9 +237,7 @@ cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
         char leaf[64];
         cJSON *parent = json_parent(root, d->path, leaf, sizeof(leaf));
         cJSON *v = NULL;
-        struct topn_item items[TOPN_REPORT];
-        char port_text[TOPN_REPORT][PORTS_TEXT_MAX];
-        size_t n;
+        struct metric_top top;
         if (parent == NULL)
             goto fail;
         switch (d->kind) {
@@ -242,14 +248,9 @@ cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
             json_add_u64(parent, leaf, card_estimate((const struct card *)CAT(bucket, d)));
             break;
         case METRIC_TOPN:
-            n = topn_report((const struct topn *)CAT(bucket, d), items);
-            if ((v = top_json(items, n)) == NULL)
-                goto fail;
-            cJSON_AddItemToObject(parent, leaf, v);
-            break;
         case METRIC_PORTS:
-            n = ports_report((const struct ports *)CAT(bucket, d), items, port_text);
-            if ((v = top_json(items, n)) == NULL)
+            metric_top_report(d->kind, CAT(bucket, d), &top);
+            if ((v = top_json(&top)) == NULL)
                 goto fail;
             cJSON_AddItemToObject(parent, leaf, v);
             break;

@@ -134,6 +134,16 @@ struct render_opts {
 cJSON *metric_bucket_json(const struct metric_table *t, const void *bucket,
                           const struct render_opts *o);
 
+/* What a top-N metric (TOPN or PORTS) reports: up to TOPN_REPORT items,
+ * their texts in the sketch or in port_text. */
+struct metric_top {
+    size_t n;
+    struct topn_item items[TOPN_REPORT];
+    char port_text[TOPN_REPORT][PORTS_TEXT_MAX];
+};
+/* The report of the top-N metric of that kind at sketch. */
+void metric_top_report(enum metric_kind kind, const void *sketch, struct metric_top *out);
+
 /* The metric of t at JSON path, or NULL. */
 const struct metric_desc *metric_find(const struct metric_table *t, const char *path);
 
