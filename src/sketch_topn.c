@@ -314,7 +314,9 @@ void topn_add_text(struct topn *t, const char *text, size_t len, uint64_t weight
 {
     if (len > TOPN_TEXT_MAX)
         len = TOPN_TEXT_MAX;
-    topn_add_keyed(t, hash_key(text, len), text, len, weight);
+    uint64_t h = hash_key(text, len);
+    if (topn_add(t, h, weight))
+        topn_set_text(t, h, text, len);
 }
 
 uint64_t topn_estimate(const struct topn *t, uint64_t h)

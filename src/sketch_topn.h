@@ -151,15 +151,6 @@ static inline bool topn_count(struct topn *t, uint64_t h)
  * otherwise (weight 0 counts nothing). */
 bool topn_add(struct topn *t, uint64_t h, uint64_t weight);
 
-/* topn_add + topn_set_text when needed, for a caller that already hashed
- * the key (one hash per key, shared by every sketch). */
-static inline void topn_add_keyed(struct topn *t, uint64_t h, const char *text, size_t len,
-                                  uint64_t weight)
-{
-    if (topn_add(t, h, weight))
-        topn_set_text(t, h, text, len);
-}
-
 /* Start loading the slot where key h's probe begins: callers that know
  * several keys early overlap the cache misses of their sketches. */
 static inline void topn_prefetch(const struct topn *t, uint64_t h)
